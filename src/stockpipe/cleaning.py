@@ -1,0 +1,143 @@
+"""Repair daily OHLCV prices by documented rules, counting every repair.
+
+The rules, in the order applied (each count lands in metrics/data_quality.json):
+
+1. ``duplicate_dates``: rows sharing a date keep the last one (later rows in an export
+   are corrections); ``unsorted_rows``: rows are sorted by date.
+2. ``off_calendar_rows``: rows on days that are not sessions of the exchange (weekends,
+   holidays) are dropped; ``missing_sessions`` counts sessions with no row.
+3. ``gap_rows_dropped``: when a run of missing sessions is longer than
+   ``clean.max_gap_sessions``, rows before the last such gap are dropped, so the model
+   sees one contiguous history.
+4. ``nonpositive_prices``: zero or negative prices become missing; ``negative_volume``:
+   negative volumes become missing.
+5. ``close_forward_filled``: a missing close takes the previous close, for at most
+   ``clean.ffill_limit`` sessions in a row; ``rows_missing_close_dropped``: longer runs
+   are dropped. ``ohlc_filled_from_close``: a missing open, high or low takes that day's
+   close; ``volume_filled_zero``: a missing volume becomes 0.
+6. ``ohlc_inconsistent_fixed``: high is raised to max(open, close) and low lowered to
+   min(open, close) where they violate High >= max(Open, Close) >= min(Open, Close) >= Low.
+7. ``return_outliers``: close-to-close log returns whose robust z-score (median and MAD
+   of the training slice only) exceeds ``clean.outlier_zscore``. With ``outlier_action:
+   keep`` (default) they are counted and kept, since real crashes are real; with
+   ``drop`` the rows are removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stockpipe import columns as col
+from stockpipe.calendar import sessions_between
+from stockpipe.errors import PipelineError
+
+# Scales the median absolute deviation to a standard deviation for normal data.
+_MAD_TO_STD = 1.4826
+
+
+def _dedupe_and_sort(prices: pd.DataFrame, report: dict) -> pd.DataFrame:
+    report["unsorted_rows"] = int((prices[col.DATE].diff() < pd.Timedelta(0)).sum())
+    ordered = prices.sort_values(col.DATE, kind="stable")
+    deduped = ordered.drop_duplicates(col.DATE, keep="last")
+    report["duplicate_dates"] = int(len(ordered) - len(deduped))
+    return deduped.reset_index(drop=True)
+
+
+def _align_to_calendar(prices: pd.DataFrame, exchange: str, max_gap: int, report: dict) -> pd.DataFrame:
+    sessions = sessions_between(exchange, prices[col.DATE].iloc[0], prices[col.DATE].iloc[-1])
+    on_calendar = prices[col.DATE].isin(sessions)
+    report["off_calendar_rows"] = int((~on_calendar).sum())
+    prices = prices[on_calendar].reset_index(drop=True)
+    if prices.empty:
+        raise PipelineError(f"no price rows fall on {exchange} sessions (check data.exchange)")
+    sessions = sessions[(sessions >= prices[col.DATE].iloc[0]) & (sessions <= prices[col.DATE].iloc[-1])]
+    report["missing_sessions"] = int(len(sessions) - len(prices))
+    # Sessions skipped between consecutive rows: position difference on the calendar minus one.
+    position = sessions.get_indexer(prices[col.DATE])
+    skipped = np.diff(position) - 1
+    long_gaps = np.flatnonzero(skipped > max_gap)
+    report["longest_gap_sessions"] = int(skipped.max()) if len(skipped) else 0
+    report["gap_rows_dropped"] = 0
+    if len(long_gaps):
+        first_kept = long_gaps[-1] + 1
+        report["gap_rows_dropped"] = int(first_kept)
+        prices = prices.iloc[first_kept:].reset_index(drop=True)
+    return prices
+
+
+def _repair_values(prices: pd.DataFrame, ffill_limit: int, report: dict) -> pd.DataFrame:
+    prices = prices.copy()
+    ohlc = prices[col.OHLC]
+    nonpositive = ohlc <= 0
+    report["nonpositive_prices"] = int(nonpositive.to_numpy().sum())
+    prices[col.OHLC] = ohlc.mask(nonpositive)
+    negative_volume = prices[col.VOLUME] < 0
+    report["negative_volume"] = int(negative_volume.sum())
+    prices.loc[negative_volume, col.VOLUME] = np.nan
+
+    missing_close = prices[col.CLOSE].isna()
+    filled = prices[col.CLOSE].ffill(limit=ffill_limit) if ffill_limit else prices[col.CLOSE]
+    report["close_forward_filled"] = int((missing_close & filled.notna()).sum())
+    prices[col.CLOSE] = filled
+    still_missing = prices[col.CLOSE].isna()
+    report["rows_missing_close_dropped"] = int(still_missing.sum())
+    prices = prices[~still_missing].reset_index(drop=True)
+
+    report["ohlc_filled_from_close"] = int(prices[[col.OPEN, col.HIGH, col.LOW]].isna().to_numpy().sum())
+    for name in (col.OPEN, col.HIGH, col.LOW):
+        prices[name] = prices[name].fillna(prices[col.CLOSE])
+    report["volume_filled_zero"] = int(prices[col.VOLUME].isna().sum())
+    prices[col.VOLUME] = prices[col.VOLUME].fillna(0.0)
+
+    body_high = prices[[col.OPEN, col.CLOSE]].max(axis=1)
+    body_low = prices[[col.OPEN, col.CLOSE]].min(axis=1)
+    bad = (prices[col.HIGH] < body_high) | (prices[col.LOW] > body_low)
+    report["ohlc_inconsistent_fixed"] = int(bad.sum())
+    prices[col.HIGH] = np.maximum(prices[col.HIGH], body_high)
+    prices[col.LOW] = np.minimum(prices[col.LOW], body_low)
+    return prices
+
+
+def return_outliers(close: pd.Series, train_rows: int, zscore: float) -> pd.Series:
+    """Flag log returns whose robust z-score exceeds ``zscore``.
+
+    The median and MAD come from the first ``train_rows`` rows only, so the threshold
+    knows nothing of the test period.
+    """
+    returns = np.log(close).diff()
+    reference = returns.iloc[1:max(train_rows, 2)]
+    median = reference.median()
+    spread = _MAD_TO_STD * (reference - median).abs().median()
+    if not np.isfinite(spread) or spread == 0:
+        return pd.Series(False, index=close.index)
+    return ((returns - median).abs() / spread > zscore).fillna(False)
+
+
+def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: float) -> tuple[pd.DataFrame, dict]:
+    """Apply the rules in this module's docstring.
+
+    Args:
+        prices: Raw rows (date, open, high, low, close, volume) in any order.
+        exchange: Exchange calendar code, e.g. XNYS.
+        params: The ``clean`` params section.
+        train_fraction: Leading share of rows that later becomes the training slice;
+            outlier thresholds are fitted on it alone.
+
+    Returns:
+        The cleaned prices and the count of every repair by kind.
+    """
+    report = {"rows_in": int(len(prices))}
+    if prices.empty:
+        raise PipelineError("no price rows to clean")
+    prices = _dedupe_and_sort(prices, report)
+    prices = _align_to_calendar(prices, exchange, params.max_gap_sessions, report)
+    prices = _repair_values(prices, params.ffill_limit, report)
+    outliers = return_outliers(prices[col.CLOSE], int(len(prices) * train_fraction), params.outlier_zscore)
+    report["return_outliers"] = int(outliers.sum())
+    report["outlier_rows_dropped"] = 0
+    if params.outlier_action == "drop":
+        report["outlier_rows_dropped"] = int(outliers.sum())
+        prices = prices[~outliers].reset_index(drop=True)
+    report["rows_out"] = int(len(prices))
+    return prices, report

@@ -1,0 +1,29 @@
+"""Column names used across stages, defined once."""
+
+DATE = "date"
+OPEN = "open"
+HIGH = "high"
+LOW = "low"
+CLOSE = "close"
+VOLUME = "volume"
+OHLC = [OPEN, HIGH, LOW, CLOSE]
+OHLCV = [*OHLC, VOLUME]
+
+# News and sentiment.
+TIMESTAMP = "timestamp"
+HEADLINE = "headline"
+TICKER = "ticker"
+SESSION = "session"
+COMPOUND = "compound"
+NEWS_COUNT = "news_count"
+SENTIMENT_MEAN = "sentiment_mean"
+SENTIMENT_POS_SHARE = "sentiment_pos_share"
+SENTIMENT_NEG_SHARE = "sentiment_neg_share"
+SENTIMENT_COLUMNS = [NEWS_COUNT, SENTIMENT_MEAN, SENTIMENT_POS_SHARE, SENTIMENT_NEG_SHARE]
+
+# Features and evaluation.
+LOG_RETURN = "log_return"
+ACTUAL = "actual"
+PREDICTED = "predicted"
+NAIVE = "naive"
+PREDICTED_CLOSE = "predicted_close"

@@ -1,0 +1,110 @@
+"""Technical indicators (TA-Lib) and session sentiment, one row per trading day.
+
+Every feature of day t is computed from prices and headlines known at the close of day
+t: TA-Lib's indicators look backwards only, and sentiment is joined by the session a
+headline counts for. Indicators that move with the price level are expressed relative
+to the close, so a model fitted on 2005 prices can read 2018's.
+
+Sessions with no headlines get ``news_count`` 0 and a neutral 0 for the score and the
+shares: "no news" is visible to the model through the count, and no score is invented
+from other days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import talib
+
+from stockpipe import columns as col
+
+
+def feature_columns(params) -> list[str]:
+    """Names of the model's input features for a ``features`` params section, in order."""
+    names = [col.LOG_RETURN, "range"]
+    names += [f"sma_{window}_gap" for window in params.sma_windows]
+    names += [f"ema_{window}_gap" for window in params.ema_windows]
+    names += [f"rsi_{params.rsi_window}", "macd", "macd_signal", "macd_hist", "bb_percent_b", "bb_width"]
+    names += [f"atr_{params.atr_window}", f"obv_slope_{params.obv_window}"]
+    names += col.SENTIMENT_COLUMNS
+    return names
+
+
+def technical_indicators(prices: pd.DataFrame, params) -> pd.DataFrame:
+    """Indicators for each row of ``prices`` (NaN during each indicator's warm-up)."""
+    close = prices[col.CLOSE].to_numpy(dtype="float64")
+    high = prices[col.HIGH].to_numpy(dtype="float64")
+    low = prices[col.LOW].to_numpy(dtype="float64")
+    volume = prices[col.VOLUME].to_numpy(dtype="float64")
+    out = {col.LOG_RETURN: np.log(close / np.roll(close, 1)), "range": (high - low) / close}
+    out[col.LOG_RETURN][0] = np.nan
+    for window in params.sma_windows:
+        out[f"sma_{window}_gap"] = close / talib.SMA(close, timeperiod=window) - 1
+    for window in params.ema_windows:
+        out[f"ema_{window}_gap"] = close / talib.EMA(close, timeperiod=window) - 1
+    out[f"rsi_{params.rsi_window}"] = talib.RSI(close, timeperiod=params.rsi_window) / 100
+    macd, signal, hist = talib.MACD(
+        close, fastperiod=params.macd.fast, slowperiod=params.macd.slow, signalperiod=params.macd.signal
+    )
+    out["macd"], out["macd_signal"], out["macd_hist"] = macd / close, signal / close, hist / close
+    upper, middle, lower = talib.BBANDS(
+        close, timeperiod=params.bbands_window, nbdevup=params.bbands_std, nbdevdn=params.bbands_std
+    )
+    band = upper - lower
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A flat price makes the band zero wide: the close then sits in its middle.
+        out["bb_percent_b"] = np.where(band > 0, (close - lower) / band, 0.5)
+        out["bb_percent_b"][np.isnan(band)] = np.nan
+    out["bb_width"] = band / middle
+    out[f"atr_{params.atr_window}"] = talib.ATR(high, low, close, timeperiod=params.atr_window) / close
+    out[f"obv_slope_{params.obv_window}"] = _obv_slope(close, volume, params.obv_window)
+    return pd.DataFrame(out, index=prices.index)
+
+
+def _obv_slope(close: np.ndarray, volume: np.ndarray, window: int) -> np.ndarray:
+    """Change of on-balance volume over ``window`` days as a share of the volume traded.
+
+    OBV itself is a running total whose level depends on where the data starts, so the
+    model sees its recent change instead, in [-1, 1]; 0 when nothing traded.
+    """
+    obv = talib.OBV(close, volume)
+    change = obv - np.roll(obv, window)
+    traded = talib.SUM(volume, timeperiod=window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(traded > 0, change / traded, 0.0)
+    slope[:window] = np.nan
+    return slope
+
+
+def join_sentiment(dates: pd.Series, daily: pd.DataFrame) -> pd.DataFrame:
+    """Session sentiment for each date; sessions without headlines get count 0 and 0 scores."""
+    joined = pd.DataFrame({col.SESSION: dates.values}).merge(daily, on=col.SESSION, how="left")
+    joined[col.NEWS_COUNT] = joined[col.NEWS_COUNT].fillna(0).astype("int64")
+    for name in (col.SENTIMENT_MEAN, col.SENTIMENT_POS_SHARE, col.SENTIMENT_NEG_SHARE):
+        joined[name] = joined[name].fillna(0.0).astype("float64")
+    return joined[col.SENTIMENT_COLUMNS].set_index(dates.index)
+
+
+def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params) -> tuple[pd.DataFrame, dict]:
+    """Indicators and sentiment for each cleaned price row, warm-up rows removed.
+
+    Rows where an indicator is still warming up are dropped (counted as
+    ``warmup_rows_dropped``) rather than filled, since any fill would borrow the future.
+
+    Returns:
+        A table with date, OHLCV and the columns of ``feature_columns(params)``, and a
+        report of rows in, rows dropped and rows out.
+    """
+    indicators = technical_indicators(prices, params)
+    sentiment = join_sentiment(prices[col.DATE], daily)
+    table = pd.concat([prices[[col.DATE, *col.OHLCV]], indicators, sentiment], axis=1)
+    names = feature_columns(params)
+    table = table[[col.DATE, *col.OHLCV, *names]]
+    complete = table[names].notna().all(axis=1).to_numpy()
+    # Warm-up is a prefix; anything incomplete after the first complete row would be a bug.
+    first = int(np.argmax(complete)) if complete.any() else len(table)
+    report = {"rows_in": int(len(table)), "warmup_rows_dropped": first}
+    table = table.iloc[first:].reset_index(drop=True)
+    report["rows_out"] = int(len(table))
+    report["sessions_with_news"] = int((table[col.NEWS_COUNT] > 0).sum())
+    return table, report

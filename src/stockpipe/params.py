@@ -1,0 +1,176 @@
+"""Load and validate params.yaml: one schema, one-line errors naming the key."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stockpipe.errors import PipelineError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    source: Literal["sample", "csv"] = "sample"
+    path: str | None = None
+    ticker: str = Field("^GSPC", pattern=r"^[A-Za-z0-9.\-^=]{1,20}$")
+    exchange: str = "XNYS"
+    start: str | None = None
+    end: str | None = None
+    date_format: Literal["auto", "iso", "dayfirst", "monthfirst"] = "auto"
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self):
+        if self.source == "csv" and not self.path:
+            raise ValueError("data.path must be set when data.source is 'csv'")
+        return self
+
+
+class NewsParams(_Section):
+    source: Literal["none", "csv"] = "none"
+    path: str | None = None
+    timezone: str = "America/New_York"
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self):
+        if self.source == "csv" and not self.path:
+            raise ValueError("news.path must be set when news.source is 'csv'")
+        return self
+
+
+class CleanParams(_Section):
+    ffill_limit: int = Field(3, ge=0)
+    max_gap_sessions: int = Field(10, ge=1)
+    outlier_zscore: float = Field(12.0, gt=0)
+    outlier_action: Literal["keep", "drop"] = "keep"
+
+
+class MacdParams(_Section):
+    fast: int = Field(12, ge=2)
+    slow: int = Field(26, ge=2)
+    signal: int = Field(9, ge=1)
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self):
+        if self.fast >= self.slow:
+            raise ValueError("features.macd.fast must be smaller than features.macd.slow")
+        return self
+
+
+class FeaturesParams(_Section):
+    sma_windows: list[int] = Field(default_factory=lambda: [10, 20, 50], min_length=1)
+    ema_windows: list[int] = Field(default_factory=lambda: [12, 26], min_length=1)
+    rsi_window: int = Field(14, ge=2)
+    macd: MacdParams = Field(default_factory=MacdParams)
+    bbands_window: int = Field(20, ge=2)
+    bbands_std: float = Field(2.0, gt=0)
+    atr_window: int = Field(14, ge=1)
+    obv_window: int = Field(20, ge=1)
+
+    @model_validator(mode="after")
+    def _windows_at_least_two(self):
+        for key in ("sma_windows", "ema_windows"):
+            if any(window < 2 for window in getattr(self, key)):
+                raise ValueError(f"features.{key} must hold windows of at least 2 days")
+        return self
+
+
+class SplitParams(_Section):
+    test_size: float = Field(0.2, gt=0, lt=1)
+    val_size: float = Field(0.1, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _room_for_training(self):
+        if self.test_size + self.val_size >= 0.9:
+            raise ValueError("split.test_size + split.val_size must leave at least 10% for training")
+        return self
+
+
+class ModelParams(_Section):
+    target: Literal["log_return", "close"] = "log_return"
+    window: int = Field(20, ge=2)
+    layers: int = Field(1, ge=1, le=8)
+    units: int = Field(32, ge=1, le=4096)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class TrainParams(_Section):
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(0.001, gt=0, le=1)
+    patience: int = Field(5, ge=1)
+
+
+class PredictParams(_Section):
+    horizon: int = Field(5, ge=1, le=260)
+
+
+class Params(_Section):
+    seed: int = Field(42, ge=0)
+    data: DataParams = Field(default_factory=DataParams)
+    news: NewsParams = Field(default_factory=NewsParams)
+    clean: CleanParams = Field(default_factory=CleanParams)
+    features: FeaturesParams = Field(default_factory=FeaturesParams)
+    split: SplitParams = Field(default_factory=SplitParams)
+    model: ModelParams = Field(default_factory=ModelParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    predict: PredictParams = Field(default_factory=PredictParams)
+
+
+def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        keys.append(dotted)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(_known_keys(annotation, f"{dotted}."))
+    return keys
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        suggestion = difflib.get_close_matches(key, _known_keys(Params), n=1)
+        hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
+        return f"unknown key '{key}'{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    if not key:
+        return message
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def parse_params(raw: dict, source: str = "params.yaml") -> Params:
+    """Validate a params mapping.
+
+    Args:
+        raw: The mapping read from params.yaml.
+        source: Name used in error messages.
+
+    Raises:
+        PipelineError: One line naming the first bad key, its value and what is allowed.
+    """
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise PipelineError(f"{source}: {_describe(error.errors()[0])}") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml with YAML safe loading."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise PipelineError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    return parse_params(raw, str(path))

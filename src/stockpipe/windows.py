@@ -1,0 +1,118 @@
+"""Scaling fitted on the training slice, and sliding input windows for the LSTM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stockpipe import columns as col
+from stockpipe.errors import PipelineError
+from stockpipe.features import feature_columns
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Standardisation by mean and standard deviation, stored as JSON rather than pickle."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Scaler:
+        values = np.asarray(values, dtype="float64")
+        values = values.reshape(len(values), -1)
+        scale = values.std(axis=0)
+        # A constant column (no news at all, say) is centred but not stretched.
+        scale[~(scale > 0)] = 1.0
+        return cls(mean=values.mean(axis=0), scale=scale)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype="float64") - self.mean) / self.scale
+
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
+        return np.asarray(values, dtype="float64") * self.scale + self.mean
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scaler:
+        return cls(mean=np.asarray(data["mean"], dtype="float64"), scale=np.asarray(data["scale"], dtype="float64"))
+
+
+def input_columns(features_params, target: str) -> list[str]:
+    """Model inputs: the engineered features, plus the price level when it is the target."""
+    names = feature_columns(features_params)
+    return [*names, col.CLOSE] if target == "close" else names
+
+
+def target_values(close: np.ndarray, target: str) -> np.ndarray:
+    """What the model learns for each row j: log(close_j / close_{j-1}) or close_j."""
+    close = np.asarray(close, dtype="float64")
+    if target == "close":
+        return close
+    values = np.empty_like(close)
+    values[0] = np.nan
+    values[1:] = np.log(close[1:] / close[:-1])
+    return values
+
+
+def to_price(predicted: np.ndarray, previous_close: np.ndarray, target: str) -> np.ndarray:
+    """Turn an (unscaled) model output for day j into a price, given the close of day j-1."""
+    if target == "close":
+        return np.asarray(predicted, dtype="float64")
+    return np.asarray(previous_close, dtype="float64") * np.exp(predicted)
+
+
+def windows_for(features: np.ndarray, target_rows: np.ndarray, window: int) -> np.ndarray:
+    """Input windows for predicting rows ``target_rows``: rows j-window .. j-1 each.
+
+    Only rows before j enter the window for day j, so nothing from day j or later leaks in.
+
+    Returns:
+        float32 array of shape (len(target_rows), window, n_features).
+    """
+    target_rows = np.asarray(target_rows)
+    if len(target_rows) and target_rows.min() < window:
+        raise PipelineError(f"model.window={window} needs {window} earlier rows before the first target row")
+    views = np.lib.stride_tricks.sliding_window_view(features, window, axis=0)  # (n-window+1, f, window)
+    return np.ascontiguousarray(views[target_rows - window].transpose(0, 2, 1), dtype="float32")
+
+
+def target_rows(first: int, stop: int, window: int) -> np.ndarray:
+    """Row indices in [first, stop) that have ``window`` earlier rows to form an input."""
+    return np.arange(max(first, window), stop)
+
+
+def stack_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate consecutive split parts back into one chronological table."""
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the train stage saved beside the model to turn tables into inputs and back."""
+
+    inputs: list[str]
+    target: str
+    window: int
+    scaler: Scaler
+    target_scaler: Scaler
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelSpec:
+        return cls(inputs=list(data["inputs"]), target=data["target"], window=int(data["window"]),
+                   scaler=Scaler.from_dict(data["features"]), target_scaler=Scaler.from_dict(data["target_scaler"]))
+
+
+def predict_prices(table: pd.DataFrame, rows: np.ndarray, spec: ModelSpec, predict_fn) -> np.ndarray:
+    """Predicted close of each row in ``rows`` of ``table``, from the window before it."""
+    missing = [name for name in spec.inputs if name not in table.columns]
+    if missing:
+        raise PipelineError(f"features table lacks model inputs {missing}: rerun the train stage")
+    features = spec.scaler.transform(table[spec.inputs].to_numpy())
+    outputs = predict_fn(windows_for(features, rows, spec.window))
+    values = spec.target_scaler.inverse_transform(outputs.reshape(-1, 1)).ravel()
+    return to_price(values, table[col.CLOSE].to_numpy()[rows - 1], spec.target)
