@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make repro   create .venv if needed, install requirements.txt, run `dvc repro`
+#   make test    create .venv if needed, install requirements.txt, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Stage commands in dvc.yaml call `python`, so the venv's bin must come first on PATH.
+RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
+
+.PHONY: repro test lint bench clean-venv
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+repro: $(VENV)/.installed
+	$(RUN) dvc repro
+
+test: $(VENV)/.installed
+	$(RUN) python -m pytest
+
+bench: $(VENV)/.installed
+	$(RUN) python benchmarks/bench_pipeline.py
+
+clean-venv:
+	rm -rf $(VENV)

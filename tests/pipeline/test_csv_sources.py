@@ -1,0 +1,70 @@
+"""The csv sources read every real file in ../shared/data as is, through real `dvc repro`."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.pipeline.conftest import TINY_PARAMS, copy_project
+
+pytestmark = pytest.mark.pipeline
+
+PRICE_FILES = {
+    # file: (rows, first date, last date) as documented in shared/data/README.md
+    "GSPC_2000_2022.csv": (5759, "2000-01-03", "2022-11-18"),
+    "AAPL_1980_2024.csv": (10998, "1980-12-12", "2024-07-30"),
+    "DJIA_2008_2016_dmy.csv": (1989, "2008-08-08", "2016-07-01"),
+}
+
+
+@pytest.fixture(scope="module")
+def csv_project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("csv_project"))
+    project.set_params(TINY_PARAMS)
+    project.commit("tiny params")
+    return project
+
+
+@pytest.mark.parametrize("name", sorted(PRICE_FILES))
+def test_price_file_is_read_and_cleaned_as_is(csv_project, shared_data, name):
+    rows, first, last = PRICE_FILES[name]
+    csv_project.set_params({"data": {"source": "csv", "path": str(shared_data / "prices" / name), "start": None}})
+    csv_project.dvc("repro", "clean")
+    raw = pd.read_parquet(csv_project.path / "data/raw/prices.parquet")
+    assert len(raw) == rows
+    assert str(raw["date"].min().date()) == first and str(raw["date"].max().date()) == last
+    quality = json.loads((csv_project.path / "metrics/data_quality.json").read_text())
+    assert quality["source"] == "csv" and quality["rows_in"] == rows
+    clean = pd.read_parquet(csv_project.path / "data/interim/prices.parquet")
+    assert clean["date"].is_monotonic_increasing and clean["date"].is_unique
+    assert len(clean) == quality["rows_out"]
+
+
+def test_benzinga_headlines_for_one_ticker(csv_project, shared_data):
+    csv_project.set_params({
+        "data": {"ticker": "AAPL"},
+        "news": {"source": "csv", "path": str(shared_data / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv")},
+    })
+    csv_project.dvc("repro", "sentiment")
+    coverage = json.loads((csv_project.path / "metrics/news_coverage.json").read_text())
+    assert coverage["first"].startswith("2020-03") and coverage["last"].startswith("2020-06")
+    daily = pd.read_parquet(csv_project.path / "data/interim/sentiment.parquet")
+    # The README of shared/data: AAPL has headlines on about 65 trading days.
+    assert 55 <= len(daily) <= 75
+    assert daily["news_count"].sum() == coverage["headlines"]
+
+
+def test_sp500_with_guardian_headlines_end_to_end(csv_project, shared_data):
+    csv_project.set_params({
+        "data": {"source": "csv", "path": str(shared_data / "prices" / "GSPC_2000_2022.csv"), "ticker": "^GSPC",
+                 "start": "2016-01-01", "end": "2020-07-31"},
+        "news": {"source": "csv", "path": str(shared_data / "news" / "guardian_headlines_2017_2020.csv")},
+    })
+    csv_project.dvc("repro")
+    features = pd.read_parquet(csv_project.path / "data/processed/features.parquet")
+    covered = features[(features["date"] >= "2017-12-18") & (features["date"] <= "2020-07-17")]
+    share_with_news = (covered["news_count"] > 0).mean()
+    assert share_with_news >= 0.9, share_with_news
+    assert covered.loc[covered["news_count"] > 0, "sentiment_mean"].abs().sum() > 0
+    metrics = json.loads((csv_project.path / "metrics/metrics.json").read_text())
+    assert metrics["n_test"] > 100
