@@ -1,0 +1,83 @@
+"""The pull-request comment: a verdict, the params and metrics diffs against the base, the forecast."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from stockpipe import columns as col
+
+
+def verdict(metrics: Mapping) -> str:
+    """One line in plain words: does the model beat the naive "tomorrow = today" forecast?
+
+    Raises:
+        ValueError: if ``skill``, ``rmse`` or ``naive_rmse`` is missing or not a finite number.
+    """
+    skill, rmse, naive_rmse = (_finite(metrics, key) for key in ("skill", "rmse", "naive_rmse"))
+    errors = f"(test RMSE {rmse:.2f} vs {naive_rmse:.2f} for the naive forecast)"
+    if skill > 0:
+        return f"The model beats the naive forecast: skill {skill:+.3f} {errors}"
+    if skill < 0:
+        return f"The model LOSES to the naive 'tomorrow = today' forecast: skill {skill:+.3f} {errors}"
+    return f"The model only ties with the naive 'tomorrow = today' forecast: skill {skill:+.3f} {errors}"
+
+
+def forecast_table(rows: Sequence[Mapping]) -> str:
+    """Markdown table of the forecast rows (``date``, ``predicted_close``), closes to two decimals.
+
+    Raises:
+        ValueError: if a row lacks a column or its close is not a number.
+    """
+    if not rows:
+        return "No forecast rows."
+    lines = ["| Date | Predicted close |", "|------|----------------:|"]
+    for number, row in enumerate(rows, start=1):
+        missing = [name for name in (col.DATE, col.PREDICTED_CLOSE) if name not in row]
+        if missing:
+            raise ValueError(f"forecast row {number} has no {missing[0]!r} column (has {sorted(row)})")
+        try:
+            close = float(row[col.PREDICTED_CLOSE])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"forecast row {number}: {col.PREDICTED_CLOSE} {row[col.PREDICTED_CLOSE]!r} is not a number"
+            ) from None
+        lines.append(f"| {row[col.DATE]} | {close:.2f} |")
+    return "\n".join(lines)
+
+
+def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping]) -> str:
+    """The markdown PR comment.
+
+    Args:
+        base: the git revision the diffs compare against, e.g. ``origin/main``.
+        params_diff: output of ``dvc params diff <base> --md``.
+        metrics_diff: output of ``dvc metrics diff <base> --md``.
+        metrics: the new contents of ``metrics/metrics.json``.
+        forecast: the rows of ``metrics/forecast.csv``.
+    """
+    sections = [
+        f"## Stock LSTM: pipeline report against `{base}`",
+        f"**{verdict(metrics)}**",
+        "### Params changed",
+        _diff_or(params_diff, "No params changed."),
+        "### Metrics changed",
+        _diff_or(metrics_diff, "No metric changed."),
+        f"### Forecast ({len(forecast)} sessions)",
+        forecast_table(forecast),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _finite(metrics: Mapping, key: str) -> float:
+    value = metrics.get(key)
+    # bool is a subclass of int, and a True skill would otherwise read as +1.000.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"metrics: {key!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _diff_or(table: str, nothing: str) -> str:
+    # With nothing changed dvc still prints the header and separator rows of the table.
+    rows = [line for line in table.strip().splitlines() if line.startswith("|")]
+    return table.strip() if len(rows) > 2 else nothing

@@ -1,0 +1,177 @@
+"""The PR comment from literal dvc output, and the script run for real against a tiny git + DVC repo."""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stockpipe.report import build_report, forecast_table, verdict
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pr_report.py"
+
+# Exactly what `dvc params diff` / `dvc metrics diff --md` print (dvc 3.x), changed and unchanged.
+PARAMS_DIFF = """\
+| Path        | Param       | origin/main   | workspace   |
+|-------------|-------------|---------------|-------------|
+| params.yaml | model.units | 32            | 64          |
+"""
+METRICS_DIFF = """\
+| Path                 | Metric   | origin/main   | workspace   | Change   |
+|----------------------|----------|---------------|-------------|----------|
+| metrics/metrics.json | rmse     | 20.03009      | 19.8        | -0.23009 |
+| metrics/metrics.json | skill    | -0.00371      | 0.012       | 0.01571  |
+"""
+NO_PARAMS = """\
+| Path   | Param   | origin/main   | workspace   |
+|--------|---------|---------------|-------------|
+
+"""
+NO_METRICS = """\
+| Path   | Metric   | origin/main   | workspace   | Change   |
+|--------|----------|---------------|-------------|----------|
+
+"""
+WINNING = {"rmse": 19.8, "naive_rmse": 20.04, "skill": 0.012, "beats_naive": True}
+LOSING = {"rmse": 20.03, "naive_rmse": 19.956, "skill": -0.0037, "beats_naive": False}
+FORECAST = [{"date": "2019-01-02", "predicted_close": "2502.695386"},
+            {"date": "2019-01-03", "predicted_close": "2501.3"}]
+
+
+def test_verdict_positive_skill():
+    assert verdict(WINNING) == (
+        "The model beats the naive forecast: skill +0.012 (test RMSE 19.80 vs 20.04 for the naive forecast)")
+
+
+def test_verdict_negative_skill():
+    assert verdict(LOSING) == (
+        "The model LOSES to the naive 'tomorrow = today' forecast: skill -0.004 "
+        "(test RMSE 20.03 vs 19.96 for the naive forecast)")
+
+
+def test_verdict_zero_skill_is_a_tie():
+    assert verdict({"rmse": 5, "naive_rmse": 5, "skill": 0}).startswith("The model only ties with the naive")
+
+
+@pytest.mark.parametrize("skill", [None, "0.1", True, float("nan")])
+def test_verdict_rejects_a_bad_skill(skill):
+    with pytest.raises(ValueError, match="'skill' must be a finite number"):
+        verdict({**WINNING, "skill": skill})
+
+
+def test_verdict_names_a_missing_key():
+    with pytest.raises(ValueError, match="'naive_rmse'"):
+        verdict({"rmse": 1.0, "skill": 0.1})
+
+
+def test_forecast_table_rounds_closes_to_cents():
+    assert forecast_table(FORECAST) == (
+        "| Date | Predicted close |\n|------|----------------:|\n| 2019-01-02 | 2502.70 |\n| 2019-01-03 | 2501.30 |")
+
+
+def test_forecast_table_without_rows():
+    assert forecast_table([]) == "No forecast rows."
+
+
+def test_forecast_table_names_the_missing_column():
+    with pytest.raises(ValueError, match="row 2 has no 'predicted_close'"):
+        forecast_table([FORECAST[0], {"date": "2019-01-03"}])
+
+
+def test_forecast_table_rejects_a_close_that_is_not_a_number():
+    with pytest.raises(ValueError, match="row 1: predicted_close 'n/a' is not a number"):
+        forecast_table([{"date": "2019-01-02", "predicted_close": "n/a"}])
+
+
+def test_report_with_changes_has_every_section_in_order():
+    report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, WINNING, FORECAST)
+    parts = ["## Stock LSTM: pipeline report against `origin/main`",
+             "**The model beats the naive forecast: skill +0.012", "### Params changed", PARAMS_DIFF.strip(),
+             "### Metrics changed", METRICS_DIFF.strip(),
+             "### Forecast (2 sessions)", "| 2019-01-03 | 2501.30 |"]
+    positions = [report.index(part) for part in parts]
+    assert positions == sorted(positions)
+    assert "No params changed" not in report and "No metric changed" not in report
+
+
+@pytest.mark.parametrize("params_diff, metrics_diff", [(NO_PARAMS, NO_METRICS), ("", "")])
+def test_report_without_changes_says_so(params_diff, metrics_diff):
+    report = build_report("origin/main", params_diff, metrics_diff, LOSING, FORECAST)
+    assert "No params changed." in report and "No metric changed." in report
+    assert "| Path" not in report
+    assert "**The model LOSES to the naive 'tomorrow = today' forecast: skill -0.004" in report
+
+
+# The script, for real: a one-stage pipeline whose metrics follow train.lr (rmse = 10 * lr against a
+# naive rmse of 5, so lr 0.4 gives skill +0.2 and lr 0.6 gives skill -0.2).
+STAGE_CODE = (
+    "import json, yaml; "
+    "lr = yaml.safe_load(open('params.yaml'))['train']['lr']; "
+    "rmse = round(10 * lr, 6); "
+    "json.dump({'rmse': rmse, 'naive_rmse': 5.0, 'skill': round(1 - rmse / 5.0, 6)}, "
+    "open('metrics/metrics.json', 'w'))"
+)
+
+
+def run(args: list, cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def tiny_repo(tmp_path_factory) -> tuple[Path, dict, str]:
+    """A git + DVC repo: lr 0.4 reproduced and committed, then lr 0.6 reproduced and left uncommitted."""
+    repo = tmp_path_factory.mktemp("tiny_repo")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # No analytics, no user or system git config, and DVC's site cache inside the test folder.
+    env.update({"DVC_NO_ANALYTICS": "1", "DVC_SITE_CACHE_DIR": str(repo.parent / "dvc-site-cache"),
+                "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})
+    dvc = Path(sys.executable).parent / "dvc"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    (repo / "metrics").mkdir()
+    (repo / "metrics" / "forecast.csv").write_text("date,predicted_close\n2019-01-02,101.234567\n")
+    (repo / "params.yaml").write_text("train:\n  lr: 0.4\n")
+    stage = {"cmd": f"{shlex.quote(sys.executable)} -c {shlex.quote(STAGE_CODE)}", "params": ["train.lr"],
+             "metrics": [{"metrics/metrics.json": {"cache": False}}]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"evaluate": stage}}))
+    run([*git, "init", "-q", "-b", "main"], repo, env)
+    run([dvc, "init", "-q"], repo, env)
+    run([dvc, "repro", "-q"], repo, env)
+    run([*git, "add", "-A"], repo, env)
+    run([*git, "commit", "-q", "-m", "lr 0.4"], repo, env)
+    first = run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
+    (repo / "params.yaml").write_text("train:\n  lr: 0.6\n")
+    run([dvc, "repro", "-q"], repo, env)
+    return repo, env, first
+
+
+@pytest.mark.pipeline
+def test_script_reports_the_changed_param_and_metrics(tiny_repo):
+    repo, env, first = tiny_repo
+    report = run([sys.executable, SCRIPT, "--base", first], repo, env).stdout
+    assert json.loads((repo / "metrics" / "metrics.json").read_text())["skill"] == -0.2
+    assert "**The model LOSES to the naive 'tomorrow = today' forecast: skill -0.200" in report
+    params_rows = [line.split("|")[1:-1] for line in report.splitlines() if "train.lr" in line]
+    assert [[cell.strip() for cell in row] for row in params_rows] == [["params.yaml", "train.lr", "0.4", "0.6"]]
+    metric_rows = {cells[2].strip(): [cell.strip() for cell in cells[3:6]]
+                   for cells in (line.split("|") for line in report.splitlines())
+                   if len(cells) > 3 and cells[1].strip() == "metrics/metrics.json"}
+    assert metric_rows == {"rmse": ["4.0", "6.0", "2.0"], "skill": ["0.2", "-0.2", "-0.4"]}
+    assert "| 2019-01-02 | 101.23 |" in report
+
+
+@pytest.mark.pipeline
+def test_script_fails_with_one_line_on_an_unknown_base(tiny_repo):
+    repo, env, _ = tiny_repo
+    result = run([sys.executable, SCRIPT, "--base", "no-such-branch"], repo, env, check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: `dvc params diff no-such-branch --md` exited 255: ERROR: unknown Git revision 'no-such-branch'"]
