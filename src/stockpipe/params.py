@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stockpipe.errors import PipelineError
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value):
+        # YAML reads yes/no/on/off as booleans, which pydantic would turn into 1 and 0
+        # (`epochs: yes` would train one epoch). No param here is a switch.
+        if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(item, bool) for item in value)):
+            raise ValueError("expected a number or text, not a YAML true/false (quote text such as 'ON')")
+        return value
 
 
 class DataParams(_Section):
@@ -24,6 +35,19 @@ class DataParams(_Section):
     start: str | None = None
     end: str | None = None
     date_format: Literal["auto", "iso", "dayfirst", "monthfirst"] = "auto"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value):
+        # YAML reads an unquoted 2020-01-02 as a date; a quoted one stays text and must be a real date.
+        if isinstance(value, datetime.date):
+            return value.isoformat()[:10]
+        if isinstance(value, str):
+            try:
+                datetime.date.fromisoformat(value if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else "")
+            except ValueError:
+                raise ValueError("expected a date written YYYY-MM-DD") from None
+        return value
 
     @model_validator(mode="after")
     def _csv_needs_path(self):
@@ -71,7 +95,7 @@ class FeaturesParams(_Section):
     bbands_window: int = Field(20, ge=2)
     bbands_std: float = Field(2.0, gt=0)
     atr_window: int = Field(14, ge=1)
-    obv_window: int = Field(20, ge=1)
+    obv_window: int = Field(20, ge=2)  # TA-Lib's SUM refuses windows shorter than 2 days.
 
     @model_validator(mode="after")
     def _windows_at_least_two(self):
@@ -97,7 +121,7 @@ class ModelParams(_Section):
     window: int = Field(20, ge=2)
     layers: int = Field(1, ge=1, le=8)
     units: int = Field(32, ge=1, le=4096)
-    dropout: float = Field(0.0, ge=0, lt=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
 
 
 class TrainParams(_Section):

@@ -80,7 +80,15 @@ def parse_dates(values: pd.Series, date_format: str, source: str) -> pd.Series:
         # Keep the calendar date of timestamps such as 2020-01-02 00:00:00-05:00.
         parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     else:
-        parsed = pd.to_datetime(text, dayfirst=date_format == "dayfirst", errors="coerce", format="mixed")
+        # Read the fields in the stated order only: pandas' dayfirst is a hint that it drops
+        # silently for a value such as 1/13/2020, which would then be read month-first.
+        parts = text.str.extract(_SLASHED)
+        day, month = (parts[0], parts[1]) if date_format == "dayfirst" else (parts[1], parts[0])
+        joined = day + "/" + month + "/" + parts[2]
+        long_year = parts[2].str.len() == 4
+        parsed = pd.to_datetime(joined.where(long_year), format="%d/%m/%Y", errors="coerce").where(
+            long_year, pd.to_datetime(joined.where(~long_year), format="%d/%m/%y", errors="coerce")
+        )
     if parsed.isna().any():
         bad = text[parsed.isna()].iloc[0]
         row = int(np.flatnonzero(parsed.isna())[0]) + 2
