@@ -1,0 +1,94 @@
+"""File edges: atomic writes that never leave a half-written file, and the stage runner."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from stockpipe.errors import PipelineError
+from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json, write_parquet
+
+
+def test_atomic_path_moves_the_file_into_place(tmp_path):
+    target = tmp_path / "sub" / "out.keras"
+
+    with atomic_path(target) as tmp:
+        # Same folder, so the final move is a rename; the suffix is kept for writers that check it.
+        assert tmp.parent == target.parent
+        assert tmp.name.endswith(".keras")
+        tmp.write_text("new", encoding="utf-8")
+        assert not target.exists()
+
+    assert target.read_text(encoding="utf-8") == "new"
+    assert [path.name for path in target.parent.iterdir()] == ["out.keras"]
+
+
+def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old", encoding="utf-8")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half", encoding="utf-8")
+            raise RuntimeError("disk full")
+
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [path.name for path in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_parquet_round_trip(tmp_path):
+    frame = pd.DataFrame({"date": pd.to_datetime(["2020-06-01", "2020-06-02"]), "close": [10.0, 10.5]})
+
+    write_parquet(frame, tmp_path / "a" / "prices.parquet")
+
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "a" / "prices.parquet"), frame)
+
+
+def test_read_parquet_missing_file(tmp_path):
+    with pytest.raises(PipelineError, match=r"nope\.parquet: file not found \(run the stage that writes it first\)$"):
+        read_parquet(tmp_path / "nope.parquet")
+
+
+def test_write_csv_has_no_index_and_six_decimals(tmp_path):
+    path = tmp_path / "forecast.csv"
+
+    write_csv(pd.DataFrame({"date": ["2020-06-05"], "predicted_close": [101.123456789]}), path)
+
+    assert path.read_text(encoding="utf-8") == "date,predicted_close\n2020-06-05,101.123457\n"
+
+
+def test_write_json_is_indented_in_insertion_order(tmp_path):
+    path = tmp_path / "metrics.json"
+
+    write_json({"rmse": 1.5, "beats_naive": False, "n_test": 3}, path)
+
+    text = path.read_text(encoding="utf-8")
+    assert text == '{\n  "rmse": 1.5,\n  "beats_naive": false,\n  "n_test": 3\n}\n'
+    assert json.loads(text) == {"rmse": 1.5, "beats_naive": False, "n_test": 3}
+
+
+def test_run_stage_turns_a_pipeline_error_into_one_line_and_status_1(capsys):
+    def main():
+        raise PipelineError("prices.csv: row 3: column close has non-numeric value 'abc'")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(main)
+
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "error: prices.csv: row 3: column close has non-numeric value 'abc'\n"
+
+
+def test_run_stage_lets_other_errors_show_their_traceback():
+    def main():
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        run_stage(main)
+
+
+def test_run_stage_runs_main():
+    calls = []
+
+    run_stage(lambda: calls.append("ran"))
+
+    assert calls == ["ran"]

@@ -1,0 +1,120 @@
+"""The Keras LSTM on tiny shapes: layer stack, repeatable training, safe save and load."""
+
+import numpy as np
+import pytest
+from dvclive import Live
+
+from stockpipe.model import build_model, fit_model, live_callback, load_model, predict, save_model, set_seed
+
+WINDOW, N_FEATURES = 3, 2
+
+
+def tiny_data(n_samples=16):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n_samples, WINDOW, N_FEATURES)).astype("float32")
+    return x, x[:, -1, 0] * 0.5
+
+
+def test_two_layer_stack():
+    model = build_model(WINDOW, N_FEATURES, layers=2, units=4, dropout_rate=0.1, learning_rate=0.01)
+
+    assert [(layer.name, type(layer).__name__) for layer in model.layers] == [
+        ("window", "InputLayer"), ("lstm_1", "LSTM"), ("dropout_1", "Dropout"), ("lstm_2", "LSTM"),
+        ("dropout_2", "Dropout"), ("next_day", "Dense"),
+    ]
+    lstm_1, lstm_2 = model.get_layer("lstm_1"), model.get_layer("lstm_2")
+    assert (lstm_1.units, lstm_2.units) == (4, 4)
+    # The first layer hands the whole sequence on; the last one its final state only.
+    assert (lstm_1.return_sequences, lstm_2.return_sequences) == (True, False)
+    assert model.get_layer("dropout_1").rate == 0.1
+    assert model.input_shape == (None, WINDOW, N_FEATURES)
+    assert model.output_shape == (None, 1)
+    assert model.loss == "mse"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_one_layer_without_dropout():
+    model = build_model(WINDOW, N_FEATURES, layers=1, units=8, dropout_rate=0.0, learning_rate=0.001)
+
+    assert [layer.name for layer in model.layers] == ["window", "lstm_1", "next_day"]
+    assert model.get_layer("lstm_1").return_sequences is False
+    # LSTM weights: 4 gates x (inputs + units + bias) x units = 4 * (2 + 8 + 1) * 8; Dense 8 + 1.
+    assert model.count_params() == 4 * (N_FEATURES + 8 + 1) * 8 + 9
+
+
+def fitted_weights(seed):
+    x, y = tiny_data()
+    set_seed(seed)
+    model = build_model(WINDOW, N_FEATURES, layers=1, units=4, dropout_rate=0.1, learning_rate=0.01)
+    fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5)
+    return model.get_weights()
+
+
+def test_set_seed_makes_training_repeatable():
+    first, second = fitted_weights(7), fitted_weights(7)
+
+    assert len(first) == len(second)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_different_seeds_give_different_initial_weights():
+    def initial_kernel(seed):
+        set_seed(seed)
+        model = build_model(WINDOW, N_FEATURES, layers=1, units=4, dropout_rate=0.0, learning_rate=0.01)
+        return model.get_layer("lstm_1").get_weights()[0]
+
+    np.testing.assert_array_equal(initial_kernel(7), initial_kernel(7))
+    assert not np.array_equal(initial_kernel(7), initial_kernel(8))
+
+
+def test_early_stopping_on_the_validation_loss():
+    # A learning rate of 0 leaves the validation loss flat: no improvement after epoch 1,
+    # so patience=1 stops training after epoch 2 of 10.
+    x, y = tiny_data()
+    set_seed(0)
+    model = build_model(WINDOW, N_FEATURES, layers=1, units=2, dropout_rate=0.0, learning_rate=0.0)
+
+    history = fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=10, batch_size=4, patience=1)
+
+    assert set(history.history) == {"loss", "val_loss"}
+    assert len(history.history["val_loss"]) == 2
+
+
+def test_epoch_losses_reach_dvclive_where_dvc_yaml_plots_them(tmp_path):
+    x, y = tiny_data()
+    model = build_model(WINDOW, N_FEATURES, layers=1, units=2, dropout_rate=0.0, learning_rate=0.01)
+
+    with Live(dir=str(tmp_path / "train"), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5,
+                  callbacks=[live_callback(live)])
+
+    for split in ("train", "eval"):
+        lines = (tmp_path / "train" / "plots" / "metrics" / split / "loss.tsv").read_text().splitlines()
+        assert lines[0].split("\t")[:2] == ["step", "loss"]
+        assert len(lines) == 3
+    assert (tmp_path / "train" / "metrics.json").is_file()
+
+
+def test_predict_gives_a_flat_float64_array():
+    x, _ = tiny_data(5)
+    model = build_model(WINDOW, N_FEATURES, layers=1, units=2, dropout_rate=0.0, learning_rate=0.01)
+
+    outputs = predict(model, x)
+
+    assert outputs.shape == (5,)
+    assert outputs.dtype == np.float64
+    assert predict(model, x[:0]).shape == (0,)
+
+
+def test_save_and_load_in_safe_mode_give_identical_predictions(tmp_path):
+    x, _ = tiny_data(6)
+    set_seed(3)
+    model = build_model(WINDOW, N_FEATURES, layers=2, units=4, dropout_rate=0.1, learning_rate=0.01)
+    path = tmp_path / "model.keras"
+
+    save_model(model, path)
+    loaded = load_model(path)
+
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    np.testing.assert_array_equal(predict(loaded, x), predict(model, x))

@@ -1,0 +1,151 @@
+"""Headline CSV reading: time zones, day-less dates, ticker filter, and the real files."""
+
+import pandas as pd
+import pytest
+
+from stockpipe import columns as col
+from stockpipe.errors import PipelineError
+from stockpipe.news import empty_news, parse_timestamps, read_news_csv
+
+NEW_YORK = "America/New_York"
+
+
+def write(tmp_path, text, name="news.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def utc(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+def test_parse_timestamps_by_shape():
+    values = pd.Series([
+        "2020-06-05 10:30:00-04:00",  # offset kept: 14:30 UTC
+        "2020-06-05T14:30:00Z",  # already UTC
+        "2020-06-05 17:00",  # no offset: New York time in June is UTC-4
+        "2020-01-06 09:00",  # and UTC-5 in January
+        "2020-06-05",  # date only: midnight in New York
+        "18-Jul-20",  # the Guardian's day-month-year
+        "Jul-18",  # no day: refused rather than read as 1 July
+        "not a date",
+        None,
+    ])
+
+    parsed, unreadable = parse_timestamps(values, NEW_YORK)
+
+    assert parsed.iloc[:6].tolist() == [
+        utc("2020-06-05 14:30"), utc("2020-06-05 14:30"), utc("2020-06-05 21:00"), utc("2020-01-06 14:00"),
+        utc("2020-06-05 04:00"), utc("2020-07-18 04:00"),
+    ]
+    assert parsed.iloc[6:].isna().all()
+    assert unreadable.tolist() == [False] * 6 + [True] * 3
+
+
+def test_parse_timestamps_uses_the_given_zone():
+    parsed, _ = parse_timestamps(pd.Series(["2020-06-05 09:00"]), "Europe/London")
+
+    assert parsed.iloc[0] == utc("2020-06-05 08:00")
+
+
+def test_read_long_file_sorts_counts_and_fills_ticker(tmp_path):
+    path = write(tmp_path, (
+        "Time,Headlines\n"
+        "18-Jul-20,Later headline\n"
+        "Jul-18,A headline with no day\n"
+        "17-Jul-20,  Earlier headline  \n"
+        "17-Jul-20,\n"
+    ))
+
+    news, counts = read_news_csv(path, ticker="^GSPC", timezone=NEW_YORK)
+
+    assert news[col.HEADLINE].tolist() == ["Earlier headline", "Later headline"]
+    assert news[col.TIMESTAMP].tolist() == [utc("2020-07-17 04:00"), utc("2020-07-18 04:00")]
+    assert news[col.TICKER].tolist() == ["^GSPC", "^GSPC"]
+    assert str(news[col.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
+    assert counts == {"rows_read": 4, "rows_bad_date": 1, "rows_empty_headline": 1, "headlines": 2}
+
+
+def test_ticker_column_filters_case_insensitively(tmp_path):
+    path = write(tmp_path, (
+        ",title,date,stock\n"
+        "0,Apple news,2020-06-05 10:30:00-04:00,AAPL\n"
+        "1,Agilent news,2020-06-05 11:00:00-04:00,A\n"
+        "2,More Apple news,2020-06-04 16:30:00-04:00,AAPL\n"
+    ))
+
+    news, counts = read_news_csv(path, ticker="aapl", timezone=NEW_YORK)
+
+    assert news[col.HEADLINE].tolist() == ["More Apple news", "Apple news"]
+    assert news[col.TICKER].tolist() == ["AAPL", "AAPL"]
+    assert counts == {"rows_read": 3, "rows_other_tickers": 1, "rows_bad_date": 0, "rows_empty_headline": 0,
+                      "headlines": 2}
+
+
+def test_ticker_with_no_rows_lists_the_tickers_found(tmp_path):
+    path = write(tmp_path, "title,date,stock\nx,2020-06-05,A\ny,2020-06-05,AAN\n")
+
+    with pytest.raises(PipelineError, match=r"news\.csv: no headlines for ticker MSFT \(file has A, AAN, \.\.\.\)$"):
+        read_news_csv(path, ticker="MSFT", timezone=NEW_YORK)
+
+
+def test_file_without_a_headline_column(tmp_path):
+    path = write(tmp_path, "date,body\n2020-06-05,text\n")
+
+    with pytest.raises(PipelineError, match=(
+        r"news\.csv: needs a time column \(timestamp/datetime/time/date\) and a headline column "
+        r"\(headline/headlines/title\); found date, body$"
+    )):
+        read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+
+def test_file_without_a_time_column(tmp_path):
+    path = write(tmp_path, "title\nx\n")
+
+    with pytest.raises(PipelineError, match=r"news\.csv: needs a time column .*; found title$"):
+        read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+
+def test_file_with_no_readable_dates(tmp_path):
+    path = write(tmp_path, "Time,Headlines\nJul-18,x\nAug-18,y\n")
+
+    with pytest.raises(PipelineError, match=r"news\.csv: no usable headlines \(2 rows had unreadable dates\)$"):
+        read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(PipelineError, match=r"absent\.csv: file not found$"):
+        read_news_csv(tmp_path / "absent.csv", ticker=None, timezone=NEW_YORK)
+
+
+def test_empty_news_has_the_columns_and_types():
+    news = empty_news()
+
+    assert list(news.columns) == [col.TIMESTAMP, col.HEADLINE, col.TICKER]
+    assert len(news) == 0
+    assert str(news[col.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
+
+
+def test_real_guardian_file(shared_data):
+    news, counts = read_news_csv(shared_data / "news" / "guardian_headlines_2017_2020.csv", "^GSPC", NEW_YORK)
+
+    # 17,800 rows, of which 40 are dated like "Jul-18" with no day.
+    assert counts == {"rows_read": 17800, "rows_bad_date": 40, "rows_empty_headline": 0, "headlines": 17760}
+    assert len(news) == 17760
+    # Date-only values are midnight in New York (UTC-5 in December, UTC-4 in July).
+    assert news[col.TIMESTAMP].iloc[0] == utc("2017-12-17 05:00")
+    assert news[col.TIMESTAMP].iloc[-1] == utc("2020-07-18 04:00")
+    assert news[col.TIMESTAMP].is_monotonic_increasing
+    assert (news[col.TICKER] == "^GSPC").all()
+
+
+def test_real_benzinga_file_filtered_to_aapl(shared_data):
+    news, counts = read_news_csv(shared_data / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv", "AAPL", NEW_YORK)
+
+    assert counts == {"rows_read": 9993, "rows_other_tickers": 9524, "rows_bad_date": 0, "rows_empty_headline": 0,
+                      "headlines": 469}
+    assert (news[col.TICKER] == "AAPL").all()
+    # First and last AAPL rows: 2020-03-09 12:00:00-04:00 and 2020-06-10 11:33:00-04:00.
+    assert news[col.TIMESTAMP].iloc[0] == utc("2020-03-09 16:00")
+    assert news[col.TIMESTAMP].iloc[-1] == utc("2020-06-10 15:33")

@@ -1,0 +1,195 @@
+"""params.yaml validation: every bad value fails with one line naming the key."""
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from stockpipe.errors import PipelineError
+from stockpipe.params import FeaturesParams, Params, load_params, parse_params
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_project_params_file_loads_with_its_values():
+    params = load_params(ROOT / "params.yaml")
+
+    assert params.seed == 42
+    assert params.data.source == "sample"
+    assert params.data.exchange == "XNYS"
+    assert params.features.sma_windows == [10, 20, 50]
+    assert params.features.macd.slow == 26
+    assert params.split.test_size == 0.2
+    assert params.model.dropout == 0.1
+    assert params.predict.horizon == 5
+
+
+def test_empty_mapping_gives_the_defaults():
+    assert parse_params({}) == Params()
+
+
+def test_sections_are_frozen():
+    params = parse_params({})
+
+    with pytest.raises(Exception, match="frozen"):
+        params.model.units = 8
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"model": {"unit": 4}}, r"unknown key 'model\.unit' \(did you mean 'model\.units'\?\)"),
+        ({"modle": {}}, r"unknown key 'modle' \(did you mean 'model'\?\)"),
+        ({"features": {"macd": {"fsat": 3}}},
+         r"unknown key 'features\.macd\.fsat' \(did you mean 'features\.macd\.fast'\?\)"),
+    ],
+)
+def test_unknown_key_suggests_the_closest_known_key(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"train": {"epochs": "many"}}, r"train\.epochs: Input should be a valid integer.*\(got 'many'\)"),
+        ({"model": {"units": 4.5}}, r"model\.units: Input should be a valid integer.*\(got 4\.5\)"),
+        ({"seed": None}, r"seed: Input should be a valid integer \(got None\)"),
+        ({"data": None}, r"data: Input should be a valid dictionary"),
+        ({"model": {"target": "price"}}, r"model\.target: Input should be 'log_return' or 'close' \(got 'price'\)"),
+        ({"data": {"date_format": "ymd"}}, r"data\.date_format: Input should be 'auto', 'iso', 'dayfirst' or"),
+        ({"data": {"ticker": "AA PL"}}, r"data\.ticker: String should match pattern"),
+    ],
+)
+def test_wrong_type_or_value_names_key_and_value(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # YAML reads yes/no/on/off as booleans; pydantic alone would make `epochs: yes` one epoch.
+        ({"train": {"epochs": True}}, r"train\.epochs: expected a number or text, not a YAML true/false"),
+        ({"model": {"dropout": False}}, r"model\.dropout: expected a number or text, not a YAML true/false"),
+        ({"features": {"sma_windows": [True, 5]}}, r"features\.sma_windows: expected a number or text"),
+        ({"data": {"ticker": True}}, r"data\.ticker: expected a number or text, not a YAML true/false"),
+    ],
+)
+def test_yaml_booleans_are_refused(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"model": {"units": 0}}, r"model\.units: Input should be greater than or equal to 1 \(got 0\)"),
+        ({"model": {"layers": 9}}, r"model\.layers: Input should be less than or equal to 8 \(got 9\)"),
+        ({"model": {"dropout": 1.0}}, r"model\.dropout: Input should be less than 1 \(got 1\.0\)"),
+        ({"split": {"test_size": 1.5}}, r"split\.test_size: Input should be less than 1 \(got 1\.5\)"),
+        ({"split": {"val_size": 0}}, r"split\.val_size: Input should be greater than 0 \(got 0\)"),
+        ({"train": {"learning_rate": 0}}, r"train\.learning_rate: Input should be greater than 0 \(got 0\)"),
+        ({"predict": {"horizon": 0}}, r"predict\.horizon: Input should be greater than or equal to 1 \(got 0\)"),
+        ({"clean": {"outlier_action": "clip"}}, r"clean\.outlier_action: Input should be 'keep' or 'drop'"),
+        # TA-Lib's SUM, behind the OBV slope, refuses a 1-day window.
+        ({"features": {"obv_window": 1}}, r"features\.obv_window: Input should be greater than or equal to 2"),
+    ],
+)
+def test_out_of_range_names_key_value_and_bound(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"data": {"source": "csv"}}, r"data: data\.path must be set when data\.source is 'csv'"),
+        ({"news": {"source": "csv"}}, r"news: news\.path must be set when news\.source is 'csv'"),
+        ({"split": {"test_size": 0.5, "val_size": 0.4}}, r"split: split\.test_size \+ split\.val_size must leave"),
+        ({"features": {"macd": {"fast": 26, "slow": 12}}},
+         r"features\.macd: features\.macd\.fast must be smaller than features\.macd\.slow"),
+        ({"features": {"sma_windows": [1, 5]}},
+         r"features: features\.sma_windows must hold windows of at least 2 days"),
+        ({"features": {"ema_windows": []}}, r"features\.ema_windows: List should have at least 1 item"),
+    ],
+)
+def test_rules_across_keys_name_the_keys(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
+
+
+def test_csv_source_with_a_path_is_accepted():
+    params = parse_params({"data": {"source": "csv", "path": "data/external/aapl.csv", "ticker": "AAPL"}})
+
+    assert params.data.path == "data/external/aapl.csv"
+    assert params.data.ticker == "AAPL"
+
+
+def test_start_and_end_accept_unquoted_yaml_dates(tmp_path):
+    # YAML reads `start: 2020-01-02` as a date, not text; the loader keeps it as YYYY-MM-DD.
+    path = tmp_path / "params.yaml"
+    path.write_text("data:\n  start: 2020-01-02\n  end: '2020-12-31'\n", encoding="utf-8")
+
+    data = load_params(path).data
+
+    assert (data.start, data.end) == ("2020-01-02", "2020-12-31")
+    assert parse_params({"data": {"start": datetime.date(2019, 3, 4)}}).data.start == "2019-03-04"
+
+
+@pytest.mark.parametrize("value", ["2020-13-01", "1/2/2020", "20200102", "2020-02-30"])
+def test_start_must_be_a_real_iso_date(value):
+    with pytest.raises(PipelineError, match=rf"data\.start: expected a date written YYYY-MM-DD \(got '{value}'\)"):
+        parse_params({"data": {"start": value}})
+
+
+def test_numbers_written_as_yaml_text_still_read():
+    # PyYAML reads 1e-3 (no dot) as a string: it must still be a learning rate.
+    assert parse_params({"train": {"learning_rate": "1e-3"}}).train.learning_rate == 0.001
+
+
+def test_non_mapping_is_refused():
+    with pytest.raises(PipelineError, match=r"^params\.yaml: expected a mapping of sections, got list$"):
+        parse_params([1, 2])
+
+
+def test_error_names_the_file_it_came_from(tmp_path):
+    path = tmp_path / "custom.yaml"
+    path.write_text("model:\n  units: 0\n", encoding="utf-8")
+
+    with pytest.raises(PipelineError, match=rf"^{path}: model\.units: "):
+        load_params(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(PipelineError, match=r"nope\.yaml: file not found$"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("model: [units\n", encoding="utf-8")
+
+    with pytest.raises(PipelineError, match=r"params\.yaml: not valid YAML \("):
+        load_params(path)
+
+
+def test_empty_file_gives_the_defaults(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("# nothing yet\n", encoding="utf-8")
+
+    assert load_params(path) == Params()
+
+
+def test_errors_are_one_line():
+    with pytest.raises(PipelineError) as error:
+        parse_params({"split": {"test_size": 0.5, "val_size": 0.4}})
+
+    assert "\n" not in str(error.value)
+
+
+def test_features_section_builds_from_keywords():
+    params = FeaturesParams(sma_windows=[2, 3], ema_windows=[2], macd={"fast": 2, "slow": 3, "signal": 1})
+
+    assert params.macd.fast == 2
+    assert params.rsi_window == 14

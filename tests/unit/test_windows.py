@@ -1,0 +1,187 @@
+"""Scaling, targets and input windows: literal arrays, hand-checked, with no look-ahead."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockpipe import columns as col
+from stockpipe.errors import PipelineError
+from stockpipe.params import FeaturesParams
+from stockpipe.windows import (
+    ModelSpec,
+    Scaler,
+    input_columns,
+    predict_prices,
+    stack_parts,
+    target_rows,
+    target_values,
+    to_price,
+    windows_for,
+)
+
+IDENTITY = Scaler(mean=np.array([0.0]), scale=np.array([1.0]))
+
+
+def test_scaler_fit_by_hand():
+    # Column 1: mean 2, population std sqrt(2/3). Column 2 is constant: centred, not stretched.
+    scaler = Scaler.fit(np.array([[1.0, 10.0], [2.0, 10.0], [3.0, 10.0]]))
+
+    assert scaler.mean.tolist() == [2.0, 10.0]
+    assert scaler.scale.tolist() == pytest.approx([math.sqrt(2 / 3), 1.0])
+    assert scaler.transform([[3.0, 12.0]]) == pytest.approx(np.array([[1 / math.sqrt(2 / 3), 2.0]]))
+    assert scaler.inverse_transform(scaler.transform([[7.0, -1.0]])) == pytest.approx(np.array([[7.0, -1.0]]))
+
+
+def test_scaler_of_one_column():
+    scaler = Scaler.fit(np.array([1.0, 3.0]))
+
+    assert scaler.mean.tolist() == [2.0]
+    assert scaler.scale.tolist() == [1.0]
+
+
+def test_scaler_round_trips_through_json_types():
+    scaler = Scaler.fit(np.array([[1.0, 5.0], [3.0, 9.0]]))
+
+    data = scaler.to_dict()
+    restored = Scaler.from_dict(data)
+
+    assert data == {"mean": [2.0, 7.0], "scale": [1.0, 2.0]}
+    assert restored.mean.tolist() == scaler.mean.tolist()
+    assert restored.scale.tolist() == scaler.scale.tolist()
+
+
+def test_scaler_fitted_on_training_rows_ignores_later_rows():
+    table = np.array([[1.0], [2.0], [3.0], [100.0], [200.0]])
+    changed = table.copy()
+    changed[3:] = [[-50.0], [7.0]]
+    n_train = 3
+
+    scaler = Scaler.fit(table[:n_train])
+    scaler_changed = Scaler.fit(changed[:n_train])
+
+    assert scaler.to_dict() == scaler_changed.to_dict()
+    assert (scaler.mean.tolist(), scaler.scale.tolist()) == ([2.0], pytest.approx([math.sqrt(2 / 3)]))
+    scaled = scaler.transform(table)
+    assert scaled[:n_train].mean() == pytest.approx(0.0)
+    assert scaled[:n_train].std() == pytest.approx(1.0)
+
+
+def test_input_columns_add_the_close_only_when_it_is_the_target():
+    params = FeaturesParams(sma_windows=[2], ema_windows=[2])
+
+    assert input_columns(params, "log_return")[-1] == col.SENTIMENT_NEG_SHARE
+    assert input_columns(params, "close") == [*input_columns(params, "log_return"), col.CLOSE]
+
+
+def test_target_values():
+    close = np.array([100.0, 110.0, 99.0])
+
+    log_returns = target_values(close, "log_return")
+
+    assert np.isnan(log_returns[0])
+    assert log_returns[1:].tolist() == pytest.approx([math.log(1.1), math.log(0.9)])
+    assert target_values(close, "close").tolist() == [100.0, 110.0, 99.0]
+
+
+def test_to_price():
+    assert to_price(np.array([math.log(1.1), 0.0]), np.array([100.0, 50.0]), "log_return").tolist() == pytest.approx(
+        [110.0, 50.0]
+    )
+    assert to_price(np.array([101.5]), np.array([100.0]), "close").tolist() == [101.5]
+
+
+def test_windows_for_by_hand():
+    # Row r holds [2r, 2r + 1].
+    features = np.arange(12, dtype="float64").reshape(6, 2)
+
+    windows = windows_for(features, np.array([2, 5]), window=2)
+
+    assert windows.dtype == np.float32
+    assert windows.shape == (2, 2, 2)
+    # Target row 2 reads rows 0 and 1; target row 5 reads rows 3 and 4.
+    assert windows.tolist() == [[[0, 1], [2, 3]], [[6, 7], [8, 9]]]
+
+
+def test_window_for_row_j_uses_only_rows_before_j():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(8, 3))
+    for j in range(3, 8):
+        changed = features.copy()
+        changed[j:] = 1e6
+
+        assert np.array_equal(windows_for(features, np.array([j]), 3), windows_for(changed, np.array([j]), 3))
+
+
+def test_window_needs_earlier_rows():
+    with pytest.raises(PipelineError, match=r"^model\.window=3 needs 3 earlier rows before the first target row$"):
+        windows_for(np.zeros((6, 2)), np.array([2, 3]), window=3)
+
+
+def test_no_target_rows_give_no_windows():
+    assert windows_for(np.zeros((6, 2)), np.array([], dtype=int), window=3).shape == (0, 3, 2)
+
+
+def test_target_rows():
+    assert target_rows(0, 6, 2).tolist() == [2, 3, 4, 5]
+    assert target_rows(4, 6, 2).tolist() == [4, 5]
+    assert target_rows(0, 2, 2).tolist() == []
+
+
+def test_stack_parts_restores_the_order():
+    parts = [pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [3]}), pd.DataFrame({"x": [4, 5]})]
+
+    stacked = stack_parts(parts)
+
+    assert stacked["x"].tolist() == [1, 2, 3, 4, 5]
+    assert stacked.index.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_model_spec_from_dict():
+    spec = ModelSpec.from_dict({"inputs": ["a", "b"], "target": "close", "window": "3",
+                                "features": {"mean": [1.0, 2.0], "scale": [1.0, 4.0]},
+                                "target_scaler": {"mean": [100.0], "scale": [10.0]}})
+
+    assert (spec.inputs, spec.target, spec.window) == (["a", "b"], "close", 3)
+    assert spec.scaler.scale.tolist() == [1.0, 4.0]
+    assert spec.target_scaler.mean.tolist() == [100.0]
+
+
+def price_table():
+    return pd.DataFrame({"x": [1.0, 3.0, 5.0, 7.0], col.CLOSE: [100.0, 110.0, 121.0, 133.1]})
+
+
+def test_predict_prices_scales_windows_and_turns_outputs_into_prices():
+    spec = ModelSpec(inputs=["x"], target="log_return", window=2,
+                     scaler=Scaler(mean=np.array([1.0]), scale=np.array([2.0])),
+                     target_scaler=Scaler(mean=np.array([0.0]), scale=np.array([0.1])))
+    seen = []
+
+    def predict_fn(windows):
+        seen.append(windows)
+        # Scaled output 1 is a log return of 0 + 1 * 0.1.
+        return np.ones(len(windows))
+
+    prices = predict_prices(price_table(), np.array([2, 3]), spec, predict_fn)
+
+    # x scaled by (x - 1) / 2: rows 0 .. 3 become 0, 1, 2, 3.
+    assert seen[0].tolist() == [[[0.0], [1.0]], [[1.0], [2.0]]]
+    # Previous closes 110 and 121, each times e^0.1.
+    assert prices.tolist() == pytest.approx([110 * math.exp(0.1), 121 * math.exp(0.1)])
+
+
+def test_predict_prices_for_a_close_target():
+    spec = ModelSpec(inputs=["x"], target="close", window=2, scaler=IDENTITY,
+                     target_scaler=Scaler(mean=np.array([100.0]), scale=np.array([10.0])))
+
+    prices = predict_prices(price_table(), np.array([3]), spec, lambda windows: np.full(len(windows), 0.5))
+
+    assert prices.tolist() == [105.0]
+
+
+def test_predict_prices_refuses_a_table_without_the_inputs():
+    spec = ModelSpec(inputs=["x", "rsi_14"], target="close", window=2, scaler=IDENTITY, target_scaler=IDENTITY)
+
+    with pytest.raises(PipelineError, match=r"^features table lacks model inputs \['rsi_14'\]: rerun the train stage$"):
+        predict_prices(price_table(), np.array([3]), spec, lambda windows: np.zeros(len(windows)))
