@@ -1,0 +1,111 @@
+"""One HTTP session for every provider: urllib3 retries, timeouts, clear errors, no leaked keys."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from stockpipe.errors import PipelineError
+
+USER_AGENT = "stockpipe/1.0 (+https://github.com/; research pipeline)"
+# Seconds to wait for a connection, then for each read.
+TIMEOUT = (10, 60)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Longest Retry-After we honour; a provider asking for more fails with a clear error instead.
+MAX_RETRY_AFTER = 60.0
+
+_SECRET_PARAM = re.compile(r"((?:api_?key|apikey|token)=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Replace API keys in URLs and messages with ***."""
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs retried URLs, query string and key included; scrub them first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry, with Retry-After capped so a misbehaving server cannot stall a run for hours."""
+
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def make_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
+    """A session retrying GETs on connection errors, 429 and 5xx with exponential backoff.
+
+    Retry-After is honoured (up to ``MAX_RETRY_AFTER`` seconds). After the last retry the
+    final response is returned rather than raised, so the caller can name the cause.
+    """
+    retry = _CappedRetry(
+        total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_factor,
+        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    urllib3_log = logging.getLogger("urllib3")
+    if not any(isinstance(existing, _RedactingFilter) for existing in urllib3_log.filters):
+        urllib3_log.addFilter(_RedactingFilter())
+    return session
+
+
+def fetch(session: requests.Session, url: str, params: dict, what: str) -> requests.Response:
+    """GET ``url`` and return a 200 response, or raise one clear line naming ``what``.
+
+    Args:
+        what: Who and what was asked for, e.g. "yahoo AAPL": it starts every error message.
+    """
+    try:
+        response = session.get(url, params=params, timeout=TIMEOUT)
+    except requests.exceptions.RetryError as error:
+        raise PipelineError(f"{what}: still failing after retries ({redact(str(error.args[0])[:200])})") from None
+    except requests.exceptions.Timeout:
+        raise PipelineError(f"{what}: no answer within {TIMEOUT[1]} s (after retries)") from None
+    except requests.exceptions.ConnectionError as error:
+        raise PipelineError(f"{what}: cannot connect ({redact(_root_cause(error))})") from None
+    except requests.exceptions.RequestException as error:
+        raise PipelineError(f"{what}: request failed ({redact(_root_cause(error))})") from None
+    if response.status_code == 429:
+        raise PipelineError(f"{what}: rate limit still hit after retries (HTTP 429); wait and run again")
+    if response.status_code >= 500:
+        raise PipelineError(f"{what}: provider error HTTP {response.status_code} after retries")
+    return response
+
+
+def parse_json(response: requests.Response, what: str) -> dict:
+    """The JSON body of ``response``, or one clear line when it is HTML, empty or truncated."""
+    body = response.text
+    if not body.strip():
+        raise PipelineError(f"{what}: empty response body (HTTP {response.status_code}) where JSON was expected")
+    if looks_like_html(body):
+        raise PipelineError(f"{what}: got an HTML page (HTTP {response.status_code}) where JSON was expected")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise PipelineError(f"{what}: malformed or truncated JSON ({error.msg} at character {error.pos})") from None
+
+
+def looks_like_html(body: str) -> bool:
+    return body.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+
+
+def _root_cause(error: Exception) -> str:
+    text = str(error)
+    reason = re.search(r"(Caused by .*)", text)
+    return (reason.group(1) if reason else text)[:200]
