@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.inference import load_forecaster
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json
 from stockpipe.metrics import forecast_metrics
-from stockpipe.model import load_model, predict
 from stockpipe.windows import ModelSpec, predict_prices, stack_parts, target_rows
 
 log = logging.getLogger("evaluate")
@@ -47,12 +47,12 @@ def main() -> None:
     parts = [read_parquet(Path(args.split_dir) / f"{name}.parquet") for name in ("train", "val", "test")]
     table = stack_parts(parts)
     spec = ModelSpec.from_dict(json.loads((Path(args.model_dir) / "scaler.json").read_text()))
-    model = load_model(Path(args.model_dir) / "model.keras")
+    forecaster = load_forecaster(Path(args.model_dir) / "model.keras")
     close = table[col.CLOSE].to_numpy()
     n_train, n_val = len(parts[0]), len(parts[1])
 
     def score(rows: np.ndarray) -> tuple[dict, np.ndarray]:
-        predicted = predict_prices(table, rows, spec, lambda windows: predict(model, windows))
+        predicted = predict_prices(table, rows, spec, forecaster.predict)
         return forecast_metrics(close[rows], predicted, close[rows - 1]), predicted
 
     test_rows = target_rows(n_train + n_val, len(table), spec.window)

@@ -8,8 +8,8 @@ from pathlib import Path
 from stockpipe import columns as col
 from stockpipe.calendar import sessions_after
 from stockpipe.forecast import recursive_forecast
+from stockpipe.inference import load_forecaster
 from stockpipe.io import read_parquet, run_stage, write_csv
-from stockpipe.model import load_model, predict
 from stockpipe.params import load_params
 from stockpipe.windows import ModelSpec
 
@@ -25,10 +25,10 @@ def main() -> None:
     params = load_params()
     table = read_parquet(args.features)
     spec = ModelSpec.from_dict(json.loads((Path(args.model_dir) / "scaler.json").read_text()))
-    model = load_model(Path(args.model_dir) / "model.keras")
+    forecaster = load_forecaster(Path(args.model_dir) / "model.keras")
     last = table[col.DATE].iloc[-1]
     dates = sessions_after(params.data.exchange, last, params.predict.horizon)
-    forecast = recursive_forecast(table, dates, spec, params.features, lambda windows: predict(model, windows))
+    forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
     forecast[col.DATE] = forecast[col.DATE].dt.strftime("%Y-%m-%d")
     write_csv(forecast, args.out)
     log.info("last close %.2f on %s; %d-session forecast %s .. %s ends at %.2f", table[col.CLOSE].iloc[-1],

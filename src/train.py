@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import time
 from pathlib import Path
 
 from dvclive import Live
@@ -46,6 +47,7 @@ def main() -> None:
     set_seed(params.seed)
     model = build_model(window, len(inputs), model_params.layers, model_params.units, model_params.dropout,
                         train_params.learning_rate)
+    started = time.perf_counter()
     with Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) as live:
         history = fit_model(
             model, windows_for(features, rows_train, window), y[rows_train],
@@ -53,6 +55,7 @@ def main() -> None:
             train_params.epochs, train_params.batch_size, train_params.patience,
             callbacks=[live_callback(live)],
         )
+    fit_seconds = time.perf_counter() - started
 
     model_dir = Path(args.model_dir)
     with atomic_path(model_dir / "model.keras") as tmp:
@@ -62,8 +65,9 @@ def main() -> None:
                model_dir / "scaler.json")
     losses = history.history["val_loss"]
     best = min(range(len(losses)), key=losses.__getitem__)
-    log.info("%d epochs, best val_loss %.4f at epoch %d (%d train / %d val windows)",
-             len(losses), losses[best], best + 1, len(rows_train), len(rows_val))
+    log.info("%d epochs, best val_loss %.4f at epoch %d (%d train / %d val windows, %.0f training windows/s)",
+             len(losses), losses[best], best + 1, len(rows_train), len(rows_val),
+             len(rows_train) * len(losses) / fit_seconds)
 
 
 if __name__ == "__main__":

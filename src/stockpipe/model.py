@@ -7,6 +7,55 @@ import numpy as np
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="stockpipe")
+class FusedLSTM(keras.layers.LSTM):
+    """A Keras LSTM whose CPU path runs TensorFlow's fused ``BlockLSTM`` kernel.
+
+    Keras runs an LSTM on a CPU as a graph loop of small operations per time step, and on a
+    2-core machine that per-step overhead, not arithmetic, dominates training. The fused
+    kernel computes the same cell (sigmoid gates, tanh cell, no peepholes) for the whole
+    sequence in one operation, with its gradient. The weights are Keras' own, so a trained
+    FusedLSTM copies 1:1 into a plain ``keras.layers.LSTM``. On a GPU, or for options the
+    kernel lacks (masks, recurrent dropout, reversed sequences, other activations), Keras'
+    own path runs: cuDNN when it applies.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not _fused_kernel_applies(self, mask, training):
+            return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+        # BlockLSTM multiplies [x, h] by one matrix whose gates are ordered input, candidate,
+        # forget, output; Keras orders them input, forget, candidate, output. (BlockLSTMV2
+        # uses Keras' order, but TensorFlow registers the V1 gradient for it, which is wrong.)
+        def block_order(values):
+            input_gate, forget_gate, candidate, output_gate = tf.split(values, 4, axis=-1)
+            return tf.concat([input_gate, candidate, forget_gate, output_gate], axis=-1)
+
+        kernel = tf.concat([self.cell.kernel, self.cell.recurrent_kernel], axis=0)
+        no_peephole = tf.zeros([self.cell.units], dtype=sequences.dtype)
+        time_major = tf.transpose(sequences, [1, 0, 2])
+        # forget_bias 0 and a negative cell_clip (no clipping) give exactly Keras' cell.
+        *_, cell_states, _, _, hidden = tf.raw_ops.BlockLSTM(
+            seq_len_max=tf.cast(tf.shape(time_major)[0], tf.int64), x=time_major,
+            cs_prev=initial_state[1], h_prev=initial_state[0], w=block_order(kernel), wci=no_peephole,
+            wcf=no_peephole, wco=no_peephole, b=block_order(self.cell.bias), forget_bias=0.0, cell_clip=-1.0,
+            use_peephole=False,
+        )
+        return hidden[-1], tf.transpose(hidden, [1, 0, 2]), [hidden[-1], cell_states[-1]]
+
+
+def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> bool:
+    return (
+        mask is None and not layer.go_backwards and not layer.recurrent_dropout
+        and not (training and layer.dropout) and layer.cell.use_bias and not _gpu_available()
+        and layer.cell.activation is keras.activations.tanh
+        and layer.cell.recurrent_activation is keras.activations.sigmoid
+    )
+
+
+def _gpu_available() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def set_seed(seed: int) -> None:
     """Make weight initialisation, dropout and shuffling repeatable on this machine."""
     keras.utils.set_random_seed(seed)
@@ -14,16 +63,18 @@ def set_seed(seed: int) -> None:
 
 
 def build_model(window: int, n_features: int, layers: int, units: int, dropout_rate: float,
-                learning_rate: float) -> keras.Model:
+                learning_rate: float, fused: bool = True) -> keras.Model:
     """Stacked LSTM over ``window`` days of ``n_features`` inputs, Dense head, MSE loss, Adam.
 
     Dropout sits between layers rather than inside the LSTM cells, which keeps the layers
-    eligible for the fast cuDNN kernel on a GPU.
+    eligible for the fast kernels (fused on a CPU, cuDNN on a GPU). ``fused=False`` builds
+    the same model from plain ``keras.layers.LSTM`` layers.
     """
+    lstm_layer = FusedLSTM if fused else keras.layers.LSTM
     inputs = keras.Input(shape=(window, n_features), name="window")
     hidden = inputs
     for index in range(layers):
-        hidden = keras.layers.LSTM(units, return_sequences=index < layers - 1, name=f"lstm_{index + 1}")(hidden)
+        hidden = lstm_layer(units, return_sequences=index < layers - 1, name=f"lstm_{index + 1}")(hidden)
         if dropout_rate > 0:
             hidden = keras.layers.Dropout(dropout_rate, name=f"dropout_{index + 1}")(hidden)
     outputs = keras.layers.Dense(1, name="next_day")(hidden)
@@ -58,7 +109,17 @@ def predict(model: keras.Model, windows: np.ndarray) -> np.ndarray:
 
 
 def save_model(model: keras.Model, path) -> None:
-    model.save(path)
+    """Save as a plain Keras model: FusedLSTM layers become ``keras.layers.LSTM`` with the same weights.
+
+    The file then loads anywhere Keras does, without this project's code.
+    """
+    lstm = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+    dropout = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    window, n_features = model.input_shape[1:]
+    plain = build_model(window, n_features, len(lstm), lstm[0].units, dropout[0] if dropout else 0.0,
+                        learning_rate=1e-3, fused=False)
+    plain.set_weights(model.get_weights())
+    plain.save(path)
 
 
 def load_model(path) -> keras.Model:

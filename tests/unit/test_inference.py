@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from stockpipe.errors import PipelineError
+from stockpipe.inference import load_forecaster
+from stockpipe.model import build_model, load_model, predict, save_model
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_numpy_forward_pass_matches_keras(tmp_path, layers):
+    model = build_model(window=7, n_features=5, layers=layers, units=6, dropout_rate=0.3, learning_rate=0.01)
+    rng = np.random.default_rng(layers)
+    # Large random weights drive the gates well away from 0.5, so a wrong gate order would show.
+    model.set_weights([rng.normal(0, 0.5, weights.shape) for weights in model.get_weights()])
+    path = tmp_path / "model.keras"
+    save_model(model, path)
+    windows = rng.normal(size=(40, 7, 5)).astype("float32")
+
+    expected = predict(load_model(path), windows)
+    actual = load_forecaster(path).predict(windows)
+
+    assert actual.shape == (40,)
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_no_windows_gives_no_outputs(tmp_path):
+    path = tmp_path / "model.keras"
+    save_model(build_model(3, 2, 1, 2, 0.0, 0.01), path)
+    assert load_forecaster(path).predict(np.empty((0, 3, 2))).shape == (0,)
+
+
+def test_missing_model_file_is_one_clear_error(tmp_path):
+    with pytest.raises(PipelineError, match=r"model\.keras: model file not found \(run the train stage first\)"):
+        load_forecaster(tmp_path / "model.keras")
+
+
+def test_file_that_is_not_a_keras_model_is_refused(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_text("not a zip")
+    with pytest.raises(PipelineError, match="not a Keras model file"):
+        load_forecaster(path)
