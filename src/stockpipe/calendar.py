@@ -9,23 +9,34 @@ import pandas as pd
 
 from stockpipe.errors import PipelineError
 
-# exchange_calendars only builds sessions inside [start, end]; this start covers the
-# oldest data users bring in practice (the AAPL history begins in 1980).
-_CALENDAR_START = "1970-01-02"
+# exchange_calendars only builds sessions inside [start, end]. Most data starts after this
+# date; older data (index histories reach back a century) gets a calendar from its own year.
+_CALENDAR_START = pd.Timestamp("1970-01-02")
 
 
-@lru_cache(maxsize=4)
-def get_calendar(exchange: str) -> xcals.ExchangeCalendar:
-    """The calendar of an ISO 10383 exchange code such as XNYS."""
+def get_calendar(exchange: str, first: pd.Timestamp | None = None) -> xcals.ExchangeCalendar:
+    """The calendar of an ISO 10383 exchange code such as XNYS, covering ``first`` onwards."""
+    start = _CALENDAR_START
+    if first is not None and pd.Timestamp(first) < _CALENDAR_START:
+        # Whole years keep the cache to a few calendars.
+        start = pd.Timestamp(year=pd.Timestamp(first).year, month=1, day=1)
+    return _build_calendar(exchange, start)
+
+
+@lru_cache(maxsize=8)
+def _build_calendar(exchange: str, start: pd.Timestamp) -> xcals.ExchangeCalendar:
     try:
-        return xcals.get_calendar(exchange, start=_CALENDAR_START)
+        return xcals.get_calendar(exchange, start=start)
     except xcals.errors.InvalidCalendarName:
         raise PipelineError(f"params.yaml: data.exchange: unknown exchange {exchange!r} (e.g. XNYS, XLON)") from None
+    except ValueError as error:
+        # e.g. "The XSHG holidays are only recorded back to the year 1991, ..."
+        raise PipelineError(f"data.exchange {exchange}: {str(error).split(',')[0]}; the data starts earlier") from None
 
 
 def sessions_between(exchange: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DatetimeIndex:
     """All sessions from ``first`` to ``last`` inclusive, clipped to the calendar's range."""
-    calendar = get_calendar(exchange)
+    calendar = get_calendar(exchange, first)
     first = max(pd.Timestamp(first), calendar.first_session)
     last = min(pd.Timestamp(last), calendar.last_session)
     if first > last:
@@ -52,9 +63,9 @@ def session_of(timestamps: pd.Series, exchange: str) -> pd.Series:
     timezone-aware; date-only values should be passed as midnight, which falls before
     that day's close and so counts for that day (or the next session if it is closed).
     """
-    calendar = get_calendar(exchange)
     if timestamps.empty:
         return pd.Series(pd.DatetimeIndex([]), index=timestamps.index, name="session")
+    calendar = get_calendar(exchange, timestamps.min().tz_convert(None))
     closes = calendar.closes  # indexed by session, values are UTC close times
     utc = timestamps.dt.tz_convert("UTC")
     # searchsorted(side='left') gives the first close at or after each timestamp.
