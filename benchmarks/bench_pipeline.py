@@ -19,7 +19,17 @@ What it measures, in one run:
    Target: pipeline / textbook wall clock below 1, and pipeline skill not below the textbook's, where
    skill = 1 - rmse / naive_rmse and the naive forecast is the previous close.
 3. No-op repro. `dvc repro` again with nothing changed, best of 3 (the time a user waits to learn that
-   nothing needs to run). Target: under 1.5 s.
+   nothing needs to run), beside the same for a two-stage toy DVC project made here: DVC's own floor.
+   Targets: under 1.5 s, and at most 1.3x the toy's.
+4. Training throughput. benchmarks/train_throughput.py fits the textbook's windows and layer sizes
+   with the textbook's model.fit and with the train stage's code path (FusedLSTM, params' batch
+   size), side by side in one process. Target: at least 4x.
+5. Peak memory. Each stage's command runs once more in the cold run's folder and its peak resident
+   set size is read from the kernel (os.wait4). Target: train at most 1.5 GB.
+6. Growth with data (skipped with --quick). Cold `dvc repro` on 5k, 20k and 80k daily rows. No market
+   has 80k sessions, so these rows are real daily bars of the packaged S&P 500 sample concatenated
+   end to end (each copy rescaled to continue from the previous close) on the 24/7 calendar; the
+   output says so. Target: time grows no faster than linearly in rows.
 
 All times are wall clock (time.perf_counter) with the virtualenv's bin/ first on PATH, so `python`
 in dvc.yaml is the project's interpreter. They depend on the machine and its load: the 1-minute
@@ -37,12 +47,29 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 TEXTBOOK = ROOT / "benchmarks" / "textbook_lstm.py"
 N_STAGES = 9
 NOOP_RUNS = 3
 TARGET_RATIO = 1.0
 TARGET_NOOP_SECONDS = 1.5
+TARGET_NOOP_VS_TOY = 1.3
+TARGET_TRAIN_THROUGHPUT = 4.0
+TARGET_TRAIN_RSS_GB = 1.5
+THROUGHPUT = ROOT / "benchmarks" / "train_throughput.py"
+SCALING_ROWS = (5_000, 20_000, 80_000)
+TOY_DVC_YAML = """stages:
+  first:
+    cmd: python -c "open('a.txt', 'w').write('a')"
+    outs: [a.txt]
+  second:
+    cmd: python -c "open('b.txt', 'w').write(open('a.txt').read())"
+    deps: [a.txt]
+    outs: [b.txt]
+"""
 
 
 def copy_tracked_files(source: Path, destination: Path) -> int:
@@ -79,12 +106,85 @@ def timed(command: list[str], folder: Path, env: dict) -> tuple[float, subproces
     return seconds, process
 
 
+def noop_seconds(folder: Path, env: dict) -> list[float]:
+    """Wall clock of NOOP_RUNS `dvc repro` calls that must find nothing to run."""
+    times = []
+    for _ in range(NOOP_RUNS):
+        seconds, process = timed(["dvc", "repro"], folder, env)
+        if "Running stage" in process.stdout:
+            sys.exit(f"the no-op dvc repro in {folder} ran a stage:\n{process.stdout[-3000:]}")
+        times.append(seconds)
+    return times
+
+
+def toy_project(folder: Path, env: dict) -> Path:
+    """A two-stage DVC project with trivial stages, reproduced once."""
+    toy = folder / "toy"
+    toy.mkdir()
+    (toy / "dvc.yaml").write_text(TOY_DVC_YAML)
+    git_init_and_commit(toy)
+    timed(["dvc", "init", "-q"], toy, env)
+    timed(["dvc", "repro"], toy, env)
+    return toy
+
+
+def stage_peak_memory(folder: Path, env: dict) -> dict[str, float]:
+    """Peak resident memory (GB) of each stage's command, run once more where the cold run left it."""
+    stages = yaml.safe_load((folder / "dvc.yaml").read_text())["stages"]
+    peaks = {}
+    for name, stage in stages.items():
+        if "cmd" not in stage:  # a foreach template that made no stage
+            continue
+        process = subprocess.Popen(["bash", "-c", " ".join(stage["cmd"].split())], cwd=folder, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        if status != 0:
+            sys.exit(f"stage {name} failed when rerun for its memory")
+        peaks[name] = usage.ru_maxrss / 1024**2  # Linux reports KiB
+    return peaks
+
+
+def stitched_prices(n_rows: int) -> pd.DataFrame:
+    """``n_rows`` real daily bars: the packaged sample repeated, each copy continuing the last close."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from stockpipe.prices import load_sample
+
+    sample = load_sample()
+    bars, scale = [], 1.0
+    while sum(len(part) for part in bars) < n_rows:
+        part = sample[["open", "high", "low", "close", "volume"]].copy()
+        part[["open", "high", "low", "close"]] *= scale
+        bars.append(part)
+        scale = part["close"].iloc[-1] / sample["close"].iloc[0]
+    prices = pd.concat(bars, ignore_index=True).iloc[:n_rows]
+    prices.insert(0, "date", pd.date_range(end="2025-12-31", periods=n_rows, freq="D").strftime("%Y-%m-%d"))
+    return prices
+
+
+def scaling_run(n_rows: int, env: dict) -> dict:
+    """Cold `dvc repro` of a fresh copy on ``n_rows`` stitched rows with the 24/7 calendar."""
+    folder = Path(tempfile.mkdtemp(prefix=f"stockpipe-scale-{n_rows}-"))
+    try:
+        copy_tracked_files(ROOT, folder)
+        stitched_prices(n_rows).to_csv(folder / "data" / "external" / "stitched.csv", index=False)
+        params = yaml.safe_load((folder / "params.yaml").read_text())
+        params["data"].update({"source": "csv", "path": "data/external/stitched.csv", "exchange": "24/7"})
+        (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        git_init_and_commit(folder)
+        seconds, _ = timed(["dvc", "repro", "--force"], folder, env)
+        epochs = json.loads((folder / "metrics" / "train" / "metrics.json").read_text())["step"] + 1
+        return {"rows": n_rows, "seconds": seconds, "epochs": epochs}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_average() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
 def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict, textbook_result: dict,
-                 pipeline_epochs: int, loads: dict) -> None:
+                 pipeline_epochs: int, loads: dict, toy_noop: list[float], throughput: dict, peaks: dict,
+                 scaling: list[dict]) -> None:
     rows = [
         ("wall clock, cold (s)", f"{cold:.1f}", f"{textbook:.1f}"),
         ("test rmse", f"{pipeline['rmse']:.3f}", f"{textbook_result['rmse']:.3f}"),
@@ -94,15 +194,26 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
         ("epochs run", str(pipeline_epochs), str(textbook_result["epochs"])),
         ("load average at start", loads["cold"], loads["textbook"]),
     ]
-    width = max(len(label) for label, _, _ in rows)
+    width = len("no-op, two-stage toy DVC project (s)")
     print(f"\n{'':<{width}}  {'pipeline':>10}  {'textbook':>10}")
     for label, left, right in rows:
         print(f"{label:<{width}}  {left:>10}  {right:>10}")
     print(f"{'no-op dvc repro (s)':<{width}}  {min(noop):>10.2f}  (best of {len(noop)}: "
           f"{', '.join(f'{seconds:.2f}' for seconds in noop)}; load {loads['noop']})")
-    print(f"textbook training throughput: {textbook_result['train_windows_per_second']:.0f} windows/s "
-          f"({textbook_result['train_windows']} windows x {textbook_result['epochs']} epochs "
-          f"in {textbook_result['fit_seconds']:.1f} s of model.fit)")
+    print(f"{'no-op, two-stage toy DVC project (s)':<{width}}  {min(toy_noop):>10.2f}  (best of {len(toy_noop)})")
+    print(f"\ntraining throughput on the textbook's {throughput['windows']} windows and layer sizes "
+          f"(2 x LSTM(50), 60 steps), {throughput['epochs']} timed epochs each:")
+    print(f"  textbook model.fit, batch {throughput['textbook_batch_size']}: "
+          f"{throughput['textbook_windows_per_second']:>7} windows/s")
+    print(f"  train stage's path, batch {throughput['pipeline_batch_size']}: "
+          f"{throughput['pipeline_windows_per_second']:>7} windows/s")
+    print("\npeak resident memory by stage (GB): "
+          + ", ".join(f"{name} {gigabytes:.2f}" for name, gigabytes in peaks.items()))
+    if scaling:
+        print("\ncold dvc repro by rows (real daily S&P 500 bars concatenated end to end, 24/7 calendar):")
+        for run in scaling:
+            print(f"  {run['rows']:>6} rows: {run['seconds']:6.1f} s, {run['epochs']:>2} epochs, "
+                  f"{1000 * run['seconds'] / run['rows']:.2f} ms per row")
 
     ratio = cold / textbook
     targets = [
@@ -110,7 +221,18 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
         ("pipeline skill >= textbook skill", f"{pipeline['skill']:+.4f} vs {textbook_result['skill']:+.4f}",
          pipeline["skill"] >= textbook_result["skill"]),
         (f"no-op dvc repro < {TARGET_NOOP_SECONDS:g} s", f"{min(noop):.2f} s", min(noop) < TARGET_NOOP_SECONDS),
+        (f"no-op / toy DVC project no-op <= {TARGET_NOOP_VS_TOY:g}", f"{min(noop) / min(toy_noop):.2f}",
+         min(noop) / min(toy_noop) <= TARGET_NOOP_VS_TOY),
+        (f"train-stage / textbook training throughput >= {TARGET_TRAIN_THROUGHPUT:g}", f"{throughput['ratio']:.2f}",
+         throughput["ratio"] >= TARGET_TRAIN_THROUGHPUT),
+        (f"train stage peak memory <= {TARGET_TRAIN_RSS_GB:g} GB", f"{peaks['train']:.2f} GB",
+         peaks["train"] <= TARGET_TRAIN_RSS_GB),
     ]
+    if len(scaling) > 1:
+        # Linear growth: seconds per row no larger at the biggest size than at the smallest.
+        growth = (scaling[-1]["seconds"] / scaling[-1]["rows"]) / (scaling[0]["seconds"] / scaling[0]["rows"])
+        targets.append((f"seconds per row, {scaling[-1]['rows']} vs {scaling[0]['rows']} rows <= 1",
+                        f"{growth:.2f}", growth <= 1))
     width = max(len(label) for label, _, _ in targets)
     value_width = max(len(value) for _, value, _ in targets)
     print("\ntargets")
@@ -121,6 +243,7 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy and print its path")
+    parser.add_argument("--quick", action="store_true", help="skip the growth-with-data runs (minutes)")
     args = parser.parse_args()
 
     bin_dir = Path(sys.executable).parent
@@ -152,14 +275,22 @@ def main() -> None:
         textbook_result = json.loads(process.stdout.strip().splitlines()[-1])
 
         loads["noop"] = load_average()
-        noop = []
-        for _ in range(NOOP_RUNS):
-            seconds, process = timed(["dvc", "repro"], folder, env)
-            if "Running stage" in process.stdout:
-                sys.exit(f"the no-op dvc repro ran a stage:\n{process.stdout[-3000:]}")
-            noop.append(seconds)
+        noop = noop_seconds(folder, env)
+        toy_noop = noop_seconds(toy_project(folder, env), env)
 
-        print_report(cold, textbook, noop, pipeline, textbook_result, pipeline_epochs, loads)
+        print("training throughput ...", flush=True)
+        _, process = timed([sys.executable, str(THROUGHPUT), "data/interim/prices.parquet",
+                            "metrics/predictions.csv"], folder, env)
+        throughput = json.loads(process.stdout.strip().splitlines()[-1])
+        print("peak memory by stage ...", flush=True)
+        peaks = stage_peak_memory(folder, env)
+        scaling = []
+        for n_rows in () if args.quick else SCALING_ROWS:
+            print(f"cold dvc repro on {n_rows} rows ...", flush=True)
+            scaling.append(scaling_run(n_rows, env))
+
+        print_report(cold, textbook, noop, pipeline, textbook_result, pipeline_epochs, loads, toy_noop,
+                     throughput, peaks, scaling)
     finally:
         if args.keep:
             print(f"\nkept {folder}")

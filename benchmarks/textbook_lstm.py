@@ -62,6 +62,26 @@ def build_model(window: int) -> keras.Model:
     return model
 
 
+def prepare(prices_path: str, predictions_path: str):
+    """Closes, the scaler fitted before the first test date, scaled closes, train and test rows."""
+    prices = pd.read_parquet(prices_path)
+    pipeline = pd.read_csv(predictions_path, parse_dates=["date"])
+    close = prices["close"].to_numpy(dtype="float64")
+    test_rows = pd.Index(prices["date"]).get_indexer(pipeline["date"])
+    if (test_rows < 0).any():
+        raise ValueError(f"{(test_rows < 0).sum()} test dates of {predictions_path} are not in {prices_path}")
+    first_test = test_rows.min()
+    if first_test <= WINDOW:
+        raise ValueError(f"only {first_test} rows before the first test date; {WINDOW}-day windows need more")
+    # Both forecasts must be scored against the same prices, or the two skills would not compare.
+    if not np.allclose(close[test_rows], pipeline["actual"], rtol=1e-6):
+        raise ValueError(f"the closes in {prices_path} differ from the actual column of {predictions_path}")
+    # Everything before the first test date is the training part; the scaler sees nothing later.
+    scaler = MinMaxScaler().fit(close[:first_test].reshape(-1, 1))
+    scaled = scaler.transform(close.reshape(-1, 1)).ravel()
+    return close, scaler, scaled, np.arange(WINDOW, first_test), test_rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prices", help="cleaned daily prices (parquet: date, open, high, low, close, volume)")
@@ -69,23 +89,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
     args = parser.parse_args()
 
-    prices = pd.read_parquet(args.prices)
-    pipeline = pd.read_csv(args.predictions, parse_dates=["date"])
-    close = prices["close"].to_numpy(dtype="float64")
-    test_rows = pd.Index(prices["date"]).get_indexer(pipeline["date"])
-    if (test_rows < 0).any():
-        raise ValueError(f"{(test_rows < 0).sum()} test dates of {args.predictions} are not in {args.prices}")
-    first_test = test_rows.min()
-    if first_test <= WINDOW:
-        raise ValueError(f"only {first_test} rows before the first test date; {WINDOW}-day windows need more")
-    # Both forecasts must be scored against the same prices, or the two skills would not compare.
-    if not np.allclose(close[test_rows], pipeline["actual"], rtol=1e-6):
-        raise ValueError(f"the closes in {args.prices} differ from the actual column of {args.predictions}")
-
-    # Everything before the first test date is the training part; the scaler sees nothing later.
-    scaler = MinMaxScaler().fit(close[:first_test].reshape(-1, 1))
-    scaled = scaler.transform(close.reshape(-1, 1)).ravel()
-    train_rows = np.arange(WINDOW, first_test)
+    close, scaler, scaled, train_rows, test_rows = prepare(args.prices, args.predictions)
     x_train, y_train = make_windows(scaled, train_rows, WINDOW), scaled[train_rows]
     # A test window holds the 60 closes before its date, which may include earlier test days:
     # one-step-ahead forecasting, exactly like the pipeline and the naive forecast.
