@@ -30,6 +30,8 @@ What it measures, in one run:
    has 80k sessions, so these rows are real daily bars of the packaged S&P 500 sample concatenated
    end to end (each copy rescaled to continue from the previous close) on the 24/7 calendar; the
    output says so. Target: time grows no faster than linearly in rows.
+7. Headline scoring. benchmarks/bench_sentiment.py: headlines/s of the sentiment stage's scorer
+   against single-process NLTK VADER on the real headlines in ../shared/data. Target: at least 4x.
 
 All times are wall clock (time.perf_counter) with the virtualenv's bin/ first on PATH, so `python`
 in dvc.yaml is the project's interpreter. They depend on the machine and its load: the 1-minute
@@ -58,6 +60,7 @@ TARGET_RATIO = 1.0
 TARGET_NOOP_SECONDS = 1.5
 TARGET_NOOP_VS_TOY = 1.3
 TARGET_TRAIN_THROUGHPUT = 4.0
+SENTIMENT = ROOT / "benchmarks" / "bench_sentiment.py"
 TARGET_TRAIN_RSS_GB = 1.5
 THROUGHPUT = ROOT / "benchmarks" / "train_throughput.py"
 SCALING_ROWS = (5_000, 20_000, 80_000)
@@ -291,6 +294,8 @@ def main() -> None:
 
         print_report(cold, textbook, noop, pipeline, textbook_result, pipeline_epochs, loads, toy_noop,
                      throughput, peaks, scaling)
+        # Prints its own table; the machine is idle again once the runs above have finished.
+        subprocess.run([sys.executable, str(SENTIMENT)], check=True)
     finally:
         if args.keep:
             print(f"\nkept {folder}")

@@ -1,27 +1,60 @@
-"""Stage sentiment: VADER score per headline, aggregated by trading session."""
+"""Stage sentiment: score each headline with the chosen lexicon, aggregate by trading session.
+
+Scores are kept in a cache file (a DVC output with persist: true, so DVC leaves it in place
+when the stage reruns): a headline scored before under the same lexicon is not scored
+again, and only new headlines cost time. A score depends only on the text and the lexicon,
+so the cache changes how fast the stage runs, never what it writes.
+"""
 
 import argparse
 import logging
+import os
+from pathlib import Path
+
+import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.io import read_parquet, run_stage, write_parquet
+from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
-from stockpipe.sentiment import daily_sentiment, make_analyzer, score_headlines
+from stockpipe.sentiment import daily_sentiment, empty_cache, score_headlines
 
 log = logging.getLogger("sentiment")
+
+
+def read_cache(path: str) -> pd.DataFrame:
+    """The scores of earlier runs; a missing or damaged cache only means scoring again."""
+    if not Path(path).is_file():
+        return empty_cache()
+    try:
+        cache = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        log.warning("%s: unreadable (%s); scoring every headline", path, str(error).splitlines()[0])
+        return empty_cache()
+    if list(cache.columns) != list(empty_cache().columns):
+        log.warning("%s: unexpected columns %s; scoring every headline", path, list(cache.columns))
+        return empty_cache()
+    return cache
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("news", help="headlines parquet from download_news")
     parser.add_argument("out", help="daily sentiment parquet to write")
+    parser.add_argument("--cache", required=True, help="parquet of scores already computed, read and rewritten")
     args = parser.parse_args()
-    exchange = load_params().data.exchange
+    params = load_params()
+    exchange, sentiment = params.data.exchange, params.sentiment
     news = read_parquet(args.news)
-    compound = score_headlines(news[col.HEADLINE], make_analyzer())
-    daily = daily_sentiment(news, compound, exchange)
+    cache = read_cache(args.cache)
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache, workers)
+    daily = daily_sentiment(news, scores, exchange, sentiment.halflife)
     write_parquet(daily, args.out)
-    log.info("%d headlines scored into %d %s sessions", len(news), len(daily), exchange)
+    write_parquet(cache, args.cache)
+    log.info("%d headlines (%d distinct: %d scored, %d from the cache) with %s into %d %s sessions",
+             counts["headlines"], counts["distinct"], counts["scored"], counts["reused"], sentiment.lexicon,
+             len(daily), exchange)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.http_server import LocalServer
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def http_server(monkeypatch) -> LocalServer:
+    """A real HTTP server on 127.0.0.1 answering with queued replies per path (tests/http_server.py)."""
+    # A proxy from the environment must not stand between the client and the local server.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with LocalServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

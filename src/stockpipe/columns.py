@@ -13,13 +13,20 @@ OHLCV = [*OHLC, VOLUME]
 TIMESTAMP = "timestamp"
 HEADLINE = "headline"
 TICKER = "ticker"
+SOURCE = "source"  # the feed a headline came from: csv, google_news, yahoo_finance, gdelt, ...
+PUBLISHER = "publisher"  # the outlet, where the feed names it ("Reuters")
+NEWS_COLUMNS = [TIMESTAMP, HEADLINE, TICKER, SOURCE, PUBLISHER]
 SESSION = "session"
 COMPOUND = "compound"
 NEWS_COUNT = "news_count"
 SENTIMENT_MEAN = "sentiment_mean"
 SENTIMENT_POS_SHARE = "sentiment_pos_share"
 SENTIMENT_NEG_SHARE = "sentiment_neg_share"
-SENTIMENT_COLUMNS = [NEWS_COUNT, SENTIMENT_MEAN, SENTIMENT_POS_SHARE, SENTIMENT_NEG_SHARE]
+SENTIMENT_DECAYED = "sentiment_decayed"
+SENTIMENT_COLUMNS = [NEWS_COUNT, SENTIMENT_MEAN, SENTIMENT_POS_SHARE, SENTIMENT_NEG_SHARE, SENTIMENT_DECAYED]
+# The cache of scored headlines (sentiment stage).
+LEXICON = "lexicon"
+TEXT_KEY = "text_key"
 
 # Features and evaluation.
 LOG_RETURN = "log_return"

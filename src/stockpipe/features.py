@@ -5,9 +5,12 @@ t: TA-Lib's indicators look backwards only, and sentiment is joined by the sessi
 headline counts for. Indicators that move with the price level are expressed relative
 to the close, so a model fitted on 2005 prices can read 2018's.
 
-Sessions with no headlines get ``news_count`` 0 and a neutral 0 for the score and the
-shares: "no news" is visible to the model through the count, and no score is invented
-from other days.
+How the model sees a session without headlines (the sentiment stage leaves such sessions
+out and invents no score for them): ``news_count`` 0, a neutral 0 for the day's mean score
+and for the shares, so "no news" is visible through the count; and the decayed sentiment of
+the last session with news, carried forward unchanged (it is a weighted mean of earlier
+headlines, which a day without headlines leaves as it was), or 0 before the first headline.
+``sentiment_without_news`` is that rule for one session; the forecast uses it for future days.
 """
 
 from __future__ import annotations
@@ -76,12 +79,26 @@ def _obv_slope(close: np.ndarray, volume: np.ndarray, window: int) -> np.ndarray
     return slope
 
 
+def sentiment_without_news(previous_decayed: float) -> dict[str, float]:
+    """The sentiment features of a session without headlines, after one whose decayed
+    sentiment was ``previous_decayed`` (0 when there has been no news yet)."""
+    return {col.NEWS_COUNT: 0, col.SENTIMENT_MEAN: 0.0, col.SENTIMENT_POS_SHARE: 0.0, col.SENTIMENT_NEG_SHARE: 0.0,
+            col.SENTIMENT_DECAYED: previous_decayed}
+
+
 def join_sentiment(dates: pd.Series, daily: pd.DataFrame) -> pd.DataFrame:
-    """Session sentiment for each date; sessions without headlines get count 0 and 0 scores."""
+    """Session sentiment for each date, sessions without headlines as ``sentiment_without_news``."""
     joined = pd.DataFrame({col.SESSION: dates.values}).merge(daily, on=col.SESSION, how="left")
     joined[col.NEWS_COUNT] = joined[col.NEWS_COUNT].fillna(0).astype("int64")
     for name in (col.SENTIMENT_MEAN, col.SENTIMENT_POS_SHARE, col.SENTIMENT_NEG_SHARE):
         joined[name] = joined[name].fillna(0.0).astype("float64")
+    # Backward only: a date takes the value of the last session with news at or before it,
+    # whether or not that session is a row of the price table.
+    left = pd.DataFrame({col.SESSION: pd.to_datetime(dates.values).astype("datetime64[ns]")}).reset_index()
+    right = daily[[col.SESSION, col.SENTIMENT_DECAYED]].astype({col.SESSION: "datetime64[ns]"})
+    carried = pd.merge_asof(left.sort_values(col.SESSION), right.sort_values(col.SESSION), on=col.SESSION,
+                            direction="backward").sort_values("index")
+    joined[col.SENTIMENT_DECAYED] = carried[col.SENTIMENT_DECAYED].fillna(0.0).to_numpy(dtype="float64")
     return joined[col.SENTIMENT_COLUMNS].set_index(dates.index)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.features import technical_indicators
+from stockpipe.features import sentiment_without_news, technical_indicators
 from stockpipe.windows import ModelSpec, to_price
 
 
@@ -18,9 +18,9 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
 
     Step k predicts day T+k from the window ending at T+k-1. The predicted close then
     becomes a flat bar (open = high = low = close, volume repeated from the last real
-    day, no headlines), indicators are recomputed on the extended series, and the next
-    step reads it. Errors therefore compound with the horizon; the first step is the
-    one the evaluate stage measures.
+    day, no headlines as ``features.sentiment_without_news`` describes), indicators are
+    recomputed on the extended series, and the next step reads it. Errors therefore
+    compound with the horizon; the first step is the one the evaluate stage measures.
 
     Args:
         table: The features table (date, OHLCV and feature columns), oldest first.
@@ -35,6 +35,7 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
     history = table[[col.DATE, *col.OHLCV]].copy()
     rows = table[spec.inputs].to_numpy(dtype="float64")
     last_volume = float(history[col.VOLUME].iloc[-1])
+    decayed = float(table[col.SENTIMENT_DECAYED].iloc[-1]) if col.SENTIMENT_DECAYED in table else 0.0
     predictions = []
     for date in future_dates:
         window_rows = spec.scaler.transform(rows[-spec.window:])
@@ -46,8 +47,8 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
                col.VOLUME: last_volume}
         history = pd.concat([history, pd.DataFrame([bar])], ignore_index=True)
         new_row = technical_indicators(history, features_params).iloc[-1]
-        for name in col.SENTIMENT_COLUMNS:
-            new_row[name] = 0.0
+        for name, value in sentiment_without_news(decayed).items():
+            new_row[name] = value
         new_row[col.CLOSE] = close
         rows = np.vstack([rows, new_row.reindex(spec.inputs).to_numpy(dtype="float64")])
     return pd.DataFrame({col.DATE: future_dates, col.PREDICTED_CLOSE: predictions})

@@ -19,6 +19,8 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Longest Retry-After we honour; a provider asking for more fails with a clear error instead.
 MAX_RETRY_AFTER = 60.0
 
+_URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.poolmanager", "urllib3.connection",
+                    "urllib3.response", "urllib3.util.retry")
 _SECRET_PARAM = re.compile(r"((?:api_?key|apikey|token)=)[^&\s'\"]+", re.IGNORECASE)
 
 
@@ -59,9 +61,12 @@ def make_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Sess
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    urllib3_log = logging.getLogger("urllib3")
-    if not any(isinstance(existing, _RedactingFilter) for existing in urllib3_log.filters):
-        urllib3_log.addFilter(_RedactingFilter())
+    # A logger's filter does not apply to records of its child loggers, so each urllib3 module
+    # that logs URLs gets its own.
+    for name in _URLLIB3_LOGGERS:
+        urllib3_log = logging.getLogger(name)
+        if not any(isinstance(existing, _RedactingFilter) for existing in urllib3_log.filters):
+            urllib3_log.addFilter(_RedactingFilter())
     return session
 
 
@@ -77,6 +82,8 @@ def fetch(session: requests.Session, url: str, params: dict, what: str) -> reque
         raise PipelineError(f"{what}: still failing after retries ({redact(str(error.args[0])[:200])})") from None
     except requests.exceptions.Timeout:
         raise PipelineError(f"{what}: no answer within {TIMEOUT[1]} s (after retries)") from None
+    except requests.exceptions.ChunkedEncodingError:
+        raise PipelineError(f"{what}: the answer was cut off (the connection closed mid-body)") from None
     except requests.exceptions.ConnectionError as error:
         raise PipelineError(f"{what}: cannot connect ({redact(_root_cause(error))})") from None
     except requests.exceptions.RequestException as error:

@@ -1,13 +1,15 @@
-"""Read dated headlines from a local CSV file in long format."""
+"""Dated headlines: a local CSV in long format, and several sources combined into one table."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.calendar import session_of
 from stockpipe.errors import PipelineError
 
 _TIME_NAMES = ["timestamp", "datetime", "time", "date", "published", "publishedat", "published_at"]
@@ -17,13 +19,78 @@ _TICKER_NAMES = ["ticker", "stock", "symbol"]
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def empty_news() -> pd.DataFrame:
     """The news table with no rows, written when no news source is configured."""
+    return news_frame([], [], None, "none", [])
+
+
+def news_frame(timestamps, headlines, ticker: str | None, source: str, publishers) -> pd.DataFrame:
+    """The news table (timestamp in UTC, headline, ticker, source, publisher) from columns."""
     return pd.DataFrame({
-        col.TIMESTAMP: pd.Series([], dtype="datetime64[ns, UTC]"),
-        col.HEADLINE: pd.Series([], dtype="string"),
-        col.TICKER: pd.Series([], dtype="string"),
+        col.TIMESTAMP: pd.Series(pd.DatetimeIndex(pd.to_datetime(timestamps, utc=True)), dtype="datetime64[ns, UTC]"),
+        col.HEADLINE: pd.Series(headlines, dtype="string"),
+        col.TICKER: pd.Series([ticker] * len(headlines), dtype="string"),
+        col.SOURCE: pd.Series([source] * len(headlines), dtype="string"),
+        col.PUBLISHER: pd.Series(publishers, dtype="string"),
     })
+
+
+def clean_headline(text: str | None) -> str:
+    """A headline as plain text: HTML tags removed, entities decoded, spaces collapsed."""
+    if not text:
+        return ""
+    # Entities first, then tags: feeds write "&lt;b&gt;" as often as "<b>".
+    return " ".join(_TAG.sub(" ", html.unescape(html.unescape(str(text)))).split())
+
+
+def headline_key(headlines: pd.Series) -> pd.Series:
+    """The form in which two headlines count as the same: case, accents' encoding, punctuation
+    and spacing ignored ("Apple’s shares rise" = "APPLE'S SHARES RISE!")."""
+    return (headlines.astype("string").str.normalize("NFKC").str.casefold()
+            .str.replace(r"[\W_]+", " ", regex=True).str.strip())
+
+
+def combine_news(frames: list[pd.DataFrame], exchange: str) -> tuple[pd.DataFrame, int]:
+    """One table from several sources, a story that two sources carry counted once.
+
+    Two rows are the same story when their headlines match (``headline_key``) and they
+    count for the same session (``calendar.session_of``) but come from different sources;
+    the row of the source listed first is kept. Repeats within one source are the source's
+    own data and are kept.
+
+    Returns:
+        The combined news sorted by time, and the number of rows dropped as duplicates.
+    """
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_news(), 0
+    combined = pd.concat(frames, ignore_index=True)
+    rank = pd.Series(combined[col.SOURCE].map({name: order for order, name in
+                                               enumerate(dict.fromkeys(combined[col.SOURCE]))}), dtype="int64")
+    story = pd.DataFrame({"key": headline_key(combined[col.HEADLINE]),
+                          "session": session_of(combined[col.TIMESTAMP], exchange), "rank": rank})
+    first_rank = story.groupby(["key", "session"])["rank"].transform("min")
+    keep = (rank == first_rank).to_numpy()
+    news = combined[keep].sort_values(col.TIMESTAMP, kind="stable").reset_index(drop=True)
+    return news[col.NEWS_COLUMNS], int((~keep).sum())
+
+
+def coverage(sources: list[str], frames: dict[str, pd.DataFrame], counts: dict[str, dict], news: pd.DataFrame,
+             duplicates: int) -> dict:
+    """What each source gave and the dates the combined table covers, for news_coverage.json."""
+
+    def span(frame: pd.DataFrame) -> dict:
+        if frame.empty:
+            return {"first": None, "last": None}
+        return {"first": str(frame[col.TIMESTAMP].min().date()), "last": str(frame[col.TIMESTAMP].max().date())}
+
+    by_source = {feed: {"headlines": int(len(frame)), **span(frame), **counts.get(feed, {})}
+                 for feed, frame in frames.items()}
+    return {"sources": list(sources), "headlines": int(len(news)), "duplicates_dropped": int(duplicates),
+            **span(news), "by_source": by_source}
 
 
 def _pick(frame: pd.DataFrame, names: list[str]) -> str | None:
@@ -99,13 +166,9 @@ def read_news_csv(path: str | Path, ticker: str | None, timezone: str) -> tuple[
     keep = ~unreadable & ~empty
     counts["rows_bad_date"] = int(unreadable.sum())
     counts["rows_empty_headline"] = int((empty & ~unreadable).sum())
-    news = pd.DataFrame({
-        col.TIMESTAMP: timestamps[keep].values,
-        col.HEADLINE: headlines[keep].values,
-        col.TICKER: (raw[ticker_column][keep].astype("string").values if ticker_column is not None
-                     else pd.array([ticker] * int(keep.sum()), dtype="string")),
-    })
-    news[col.TIMESTAMP] = pd.to_datetime(news[col.TIMESTAMP], utc=True)
+    news = news_frame(timestamps[keep].values, headlines[keep].values, ticker, "csv", [None] * int(keep.sum()))
+    if ticker_column is not None:
+        news[col.TICKER] = raw[ticker_column][keep].astype("string").values
     news = news.sort_values(col.TIMESTAMP, kind="stable").reset_index(drop=True)
     counts["headlines"] = int(len(news))
     if news.empty:

@@ -6,10 +6,11 @@ import datetime
 import difflib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from stockpipe.errors import PipelineError
 
@@ -19,22 +20,31 @@ class _Section(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value):
+    def _no_booleans(cls, value, info):
         # YAML reads yes/no/on/off as booleans, which pydantic would turn into 1 and 0
-        # (`epochs: yes` would train one epoch). No param here is a switch.
+        # (`epochs: yes` would train one epoch). Only params declared bool are switches.
+        if cls.model_fields[info.field_name].annotation is bool:
+            return value
         if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(item, bool) for item in value)):
             raise ValueError("expected a number or text, not a YAML true/false (quote text such as 'ON')")
         return value
 
 
+LIVE_PRICE_SOURCES = ("yahoo", "stooq", "alphavantage")
+
+
 class DataParams(_Section):
-    source: Literal["sample", "csv"] = "sample"
+    source: Literal["sample", "csv", "yahoo", "stooq", "alphavantage"] = "sample"
     path: str | None = None
+    # Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL.
     ticker: str = Field("^GSPC", pattern=r"^[A-Za-z0-9.\-^=]{1,20}$")
     exchange: str = "XNYS"
     start: str | None = None
     end: str | None = None
     date_format: Literal["auto", "iso", "dayfirst", "monthfirst"] = "auto"
+    adjusted: bool = Field(True, strict=True)
+    base_url: str | None = Field(None, pattern=r"^https?://[^\s?#]+$")
+    refresh: list[Literal["prices"]] = Field(default_factory=list)
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -55,17 +65,94 @@ class DataParams(_Section):
             raise ValueError("data.path must be set when data.source is 'csv'")
         return self
 
+    @model_validator(mode="after")
+    def _consistent_live_source(self):
+        live = self.source in LIVE_PRICE_SOURCES
+        if "prices" in self.refresh and not live:
+            raise ValueError(
+                f"data.refresh: [prices] re-downloads on every dvc repro, which needs a live data.source "
+                f"({', '.join(LIVE_PRICE_SOURCES)}), not '{self.source}'"
+            )
+        if "prices" in self.refresh and self.end:
+            raise ValueError(
+                f"data.refresh: [prices] checks for new sessions, which needs data.end: null (got {self.end}); "
+                "with data.end pinned the download is cached"
+            )
+        if live and not self.end and "prices" not in self.refresh:
+            raise ValueError(
+                f"data.end: null with data.source '{self.source}' means 'up to the latest session': "
+                "set data.refresh: [prices] so dvc repro checks for new sessions, or pin data.end to a date"
+            )
+        if self.source == "stooq" and not self.adjusted:
+            raise ValueError("data.adjusted: false needs prices as traded, which Stooq does not publish; "
+                             "use yahoo or alphavantage")
+        return self
+
+
+NEWS_SOURCES = ("none", "csv", "rss", "gdelt", "alphavantage", "finnhub")
+# Keys of news.base_url: the rss source reads two feeds, each with its own address.
+NEWS_FEEDS = ("google_news", "yahoo_finance", "gdelt", "alphavantage", "finnhub")
+_URL = Annotated[str, StringConstraints(pattern=r"^https?://[^\s?#]+$")]
+
 
 class NewsParams(_Section):
-    source: Literal["none", "csv"] = "none"
+    source: list[Literal[NEWS_SOURCES]] = Field(default_factory=lambda: ["none"], min_length=1)
     path: str | None = None
     timezone: str = "America/New_York"
+    # Letters, digits, spaces and . & ' - only: a query can neither add URL parameters nor
+    # GDELT search operators (":", quotes, parentheses).
+    query: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9 .&'-]{0,79}$")
+    start: str | None = None
+    end: str | None = None
+    base_url: dict[Literal[NEWS_FEEDS], _URL] = Field(default_factory=dict)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as America/New_York") from None
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value):
+        if isinstance(value, datetime.date):
+            return value.isoformat()[:10]
+        if isinstance(value, str) and not _is_iso_date(value):
+            raise ValueError("expected a date written YYYY-MM-DD")
+        return value
 
     @model_validator(mode="after")
-    def _csv_needs_path(self):
-        if self.source == "csv" and not self.path:
-            raise ValueError("news.path must be set when news.source is 'csv'")
+    def _consistent(self):
+        if len(set(self.source)) != len(self.source):
+            raise ValueError(f"news.source lists a source twice ({', '.join(self.source)})")
+        if "none" in self.source and len(self.source) > 1:
+            raise ValueError("news.source: 'none' cannot be combined with other sources")
+        if "csv" in self.source and not self.path:
+            raise ValueError("news.path must be set when news.source includes 'csv'")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"news.start ({self.start}) is after news.end ({self.end})")
         return self
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else "")
+    except ValueError:
+        return False
+    return True
+
+
+class SentimentParams(_Section):
+    lexicon: Literal["vader", "vader_finance"] = "vader_finance"
+    halflife: float = Field(5.0, gt=0, le=1000)  # sessions after which a headline weighs half
 
 
 class CleanParams(_Section):
@@ -139,6 +226,7 @@ class Params(_Section):
     seed: int = Field(42, ge=0)
     data: DataParams = Field(default_factory=DataParams)
     news: NewsParams = Field(default_factory=NewsParams)
+    sentiment: SentimentParams = Field(default_factory=SentimentParams)
     clean: CleanParams = Field(default_factory=CleanParams)
     features: FeaturesParams = Field(default_factory=FeaturesParams)
     split: SplitParams = Field(default_factory=SplitParams)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import re
 from pathlib import Path
 
@@ -96,16 +97,22 @@ def parse_dates(values: pd.Series, date_format: str, source: str) -> pd.Series:
     return parsed
 
 
-def read_price_csv(path: str | Path, date_format: str = "auto") -> pd.DataFrame:
+def read_price_csv(
+    path: str | Path | io.StringIO, date_format: str = "auto", source: str | None = None
+) -> pd.DataFrame:
     """Read a daily OHLCV CSV in the shapes that real exports come in.
 
     Column case and spacing do not matter; ``Adj Close``, ``Dividends`` and
     ``Stock Splits`` may be present; rows may be newest-first or oldest-first.
 
+    Args:
+        path: A file, or a text buffer holding a downloaded CSV.
+        source: Name that starts error messages; the path when not given.
+
     Returns:
         Columns date, open, high, low, close, volume in file order; cleaning sorts them.
     """
-    source = str(path)
+    source = source or str(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", "null", "NaN", "nan", "-"])
     except FileNotFoundError:

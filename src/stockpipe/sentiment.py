@@ -1,49 +1,112 @@
-"""Score headlines with NLTK's VADER and aggregate them by trading session."""
+"""Score headlines with a VADER lexicon and aggregate them by trading session."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import hashlib
+import multiprocessing
 
-import nltk
+import numpy as np
 import pandas as pd
-from nltk.sentiment.vader import SentimentIntensityAnalyzer
+from tqdm import tqdm
 
 from stockpipe import columns as col
-from stockpipe.calendar import session_of
-from stockpipe.errors import PipelineError
+from stockpipe.calendar import get_calendar, session_of
+from stockpipe.lexicons import Scorer
 
 # VADER's authors' thresholds for calling a text positive or negative.
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
+# Below this many headlines to score, starting worker processes costs more than it saves.
+PARALLEL_MIN_HEADLINES = 4000
+# Chunks per worker: enough to even out a slow chunk, few enough to keep the overhead small.
+CHUNKS_PER_WORKER = 4
+
+_worker_scorer: Scorer | None = None
 
 
-def vader_lexicon_dir() -> Path:
-    """Folder holding ``vader_lexicon.txt`` from the pinned vaderSentiment package.
+def text_keys(texts) -> np.ndarray:
+    """A 64-bit hash of each text (BLAKE2b), the key of the scored-headline cache."""
+    return np.array([int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little",
+                                    signed=True) for text in texts], dtype="int64")
 
-    ``nltk.download`` needs the internet, which CI and many corporate networks do not
-    have, so the lexicon comes from a package installed with requirements.txt.
+
+def empty_cache() -> pd.DataFrame:
+    """The cache of scored headlines with no rows."""
+    return pd.DataFrame({
+        col.LEXICON: pd.Series([], dtype="string"),
+        col.TEXT_KEY: pd.Series([], dtype="int64"),
+        col.COMPOUND: pd.Series([], dtype="float64"),
+    })
+
+
+def _init_worker(scorer: Scorer) -> None:
+    global _worker_scorer
+    _worker_scorer = scorer
+
+
+def _score_chunk(texts: list[str]) -> list[float]:
+    return [_worker_scorer.compound(text) for text in texts]
+
+
+def _score_texts(texts: list[str], scorer: Scorer, workers: int) -> list[float]:
+    """Compound scores of ``texts``, in worker processes when there are enough of them.
+
+    Workers are forked, so each starts with the scorer already built (its lexicon and
+    patterns are not rebuilt or pickled); where fork is unavailable, one process scores all.
     """
-    spec = importlib.util.find_spec("vaderSentiment")
-    if spec is None or spec.origin is None:
-        raise PipelineError("sentiment needs the 'vaderSentiment' package for its lexicon (pip install -r requirements.txt)")
-    return Path(spec.origin).parent
+    parallel = workers > 1 and len(texts) >= PARALLEL_MIN_HEADLINES
+    if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+        return [scorer.compound(text) for text in tqdm(texts, desc="scoring", unit=" headlines", disable=None,
+                                                       mininterval=1.0)]
+    n_chunks = workers * CHUNKS_PER_WORKER
+    size = -(-len(texts) // n_chunks)
+    chunks = [texts[start:start + size] for start in range(0, len(texts), size)]
+    context = multiprocessing.get_context("fork")
+    scores: list[float] = []
+    with context.Pool(workers, initializer=_init_worker, initargs=(scorer,)) as pool, \
+            tqdm(total=len(texts), desc="scoring", unit=" headlines", disable=None, mininterval=1.0) as progress:
+        for chunk_scores in pool.imap(_score_chunk, chunks):
+            scores.extend(chunk_scores)
+            progress.update(len(chunk_scores))
+    return scores
 
 
-def make_analyzer() -> SentimentIntensityAnalyzer:
-    """NLTK's VADER analyzer reading the packaged lexicon, with no download."""
-    folder = str(vader_lexicon_dir())
-    if folder not in nltk.data.path:
-        nltk.data.path.insert(0, folder)
-    return SentimentIntensityAnalyzer(lexicon_file="vader_lexicon.txt")
+def score_headlines(headlines: pd.Series, scorer: Scorer, cache: pd.DataFrame | None = None,
+                    workers: int = 1) -> tuple[pd.Series, pd.DataFrame, dict]:
+    """Compound score in [-1, 1] of each headline, scoring each distinct text once.
 
+    Args:
+        headlines: The texts; the result has the same index.
+        scorer: The lexicon's scorer (``lexicons.make_scorer``).
+        cache: Scores from earlier runs (``lexicon``, ``text_key``, ``compound``); rows of
+            this scorer's lexicon fingerprint are reused, so a rerun scores only new headlines.
+        workers: Processes to score in (1: this one).
 
-def score_headlines(headlines: pd.Series, analyzer: SentimentIntensityAnalyzer) -> pd.Series:
-    """VADER compound score in [-1, 1] for each headline."""
-    return pd.Series(
-        [analyzer.polarity_scores(text)["compound"] for text in headlines],
-        index=headlines.index, name=col.COMPOUND, dtype="float64",
-    )
+    Returns:
+        The scores (named ``compound``), the cache with the new scores added, and counts:
+        headlines, distinct texts, reused from the cache and newly scored.
+    """
+    cache = empty_cache() if cache is None else cache
+    texts = pd.unique(headlines.astype(str).to_numpy())
+    keys = text_keys(texts)
+    mine = cache[cache[col.LEXICON] == scorer.fingerprint]
+    known = dict(zip(mine[col.TEXT_KEY].to_numpy(), mine[col.COMPOUND].to_numpy(), strict=True))
+    missing = [index for index, key in enumerate(keys) if key not in known]
+    scored = _score_texts([texts[index] for index in missing], scorer, workers)
+    for index, score in zip(missing, scored, strict=True):
+        known[keys[index]] = score
+    by_text = dict(zip(texts, (known[key] for key in keys), strict=True))
+    scores = pd.Series([by_text[text] for text in headlines.astype(str)], index=headlines.index, name=col.COMPOUND,
+                       dtype="float64")
+    added = pd.DataFrame({
+        col.LEXICON: pd.array([scorer.fingerprint] * len(missing), dtype="string"),
+        col.TEXT_KEY: keys[missing].astype("int64") if missing else np.array([], dtype="int64"),
+        col.COMPOUND: np.array(scored, dtype="float64"),
+    })
+    updated = pd.concat([cache, added], ignore_index=True) if len(added) else cache.reset_index(drop=True)
+    counts = {"headlines": int(len(headlines)), "distinct": int(len(texts)),
+              "reused": int(len(texts) - len(missing)), "scored": int(len(missing))}
+    return scores, updated, counts
 
 
 def empty_daily() -> pd.DataFrame:
@@ -54,31 +117,71 @@ def empty_daily() -> pd.DataFrame:
         col.SENTIMENT_MEAN: pd.Series([], dtype="float64"),
         col.SENTIMENT_POS_SHARE: pd.Series([], dtype="float64"),
         col.SENTIMENT_NEG_SHARE: pd.Series([], dtype="float64"),
+        col.SENTIMENT_DECAYED: pd.Series([], dtype="float64"),
     })
 
 
-def daily_sentiment(news: pd.DataFrame, compound: pd.Series, exchange: str) -> pd.DataFrame:
+def decayed_sentiment(sessions: pd.Series, sums: pd.Series, counts: pd.Series, exchange: str,
+                      halflife: float) -> pd.Series:
+    """Exponentially weighted mean of every headline score up to each session.
+
+    A headline ``k`` sessions old weighs ``0.5 ** (k / halflife)``; sessions are counted on
+    the exchange calendar, so weekends and holidays do not age news but sessions without
+    news do. Only sessions up to and including each one enter its value.
+
+    Args:
+        sessions: Sessions with headlines, in increasing order.
+        sums, counts: Per session, the sum of compound scores and the number of headlines.
+
+    Returns:
+        The decayed mean at each of ``sessions``. Between two of them it does not change
+        (both its weighted sum and its weight decay by the same factor), which is why a
+        session without news can carry the last value forward without inventing one.
+    """
+    positions = get_calendar(exchange).sessions.get_indexer(pd.DatetimeIndex(sessions))
+    decay = 0.5 ** (1.0 / halflife)
+    weighted_sum = weight = 0.0
+    previous = None
+    values = []
+    for position, total, count in zip(positions, sums.to_numpy(dtype="float64"), counts.to_numpy(dtype="float64"),
+                                      strict=True):
+        factor = 1.0 if previous is None else decay ** (position - previous)
+        weighted_sum = weighted_sum * factor + total
+        weight = weight * factor + count
+        values.append(weighted_sum / weight)
+        previous = position
+    return pd.Series(values, index=sessions.index, name=col.SENTIMENT_DECAYED, dtype="float64")
+
+
+def daily_sentiment(news: pd.DataFrame, compound: pd.Series, exchange: str, halflife: float) -> pd.DataFrame:
     """Aggregate scored headlines by the session they count for.
 
     A headline published after a session's close, on a weekend or on a holiday counts
     for the next session (see ``calendar.session_of``). Sessions without headlines are
-    absent here; the features stage decides how the model sees them.
+    absent here: no score is made up for them; the features stage decides how the model
+    sees them.
 
     Returns:
-        One row per session: news_count, mean compound score, and the shares of
-        positive and negative headlines.
+        One row per session with headlines: news_count, mean compound score, the shares of
+        positive and negative headlines, and the decayed sentiment (``decayed_sentiment``).
     """
     if news.empty:
         return empty_daily()
+    scores = compound.to_numpy(dtype="float64")
     frame = pd.DataFrame({
         col.SESSION: session_of(news[col.TIMESTAMP], exchange).values,
-        col.COMPOUND: compound.values,
+        col.COMPOUND: scores,
+        "positive": scores >= POSITIVE_THRESHOLD,
+        "negative": scores <= NEGATIVE_THRESHOLD,
     })
-    grouped = frame.groupby(col.SESSION)[col.COMPOUND]
+    grouped = frame.groupby(col.SESSION)
     daily = pd.DataFrame({
         col.NEWS_COUNT: grouped.size().astype("int64"),
-        col.SENTIMENT_MEAN: grouped.mean(),
-        col.SENTIMENT_POS_SHARE: grouped.apply(lambda scores: (scores >= POSITIVE_THRESHOLD).mean()),
-        col.SENTIMENT_NEG_SHARE: grouped.apply(lambda scores: (scores <= NEGATIVE_THRESHOLD).mean()),
-    })
-    return daily.rename_axis(col.SESSION).reset_index()
+        col.SENTIMENT_MEAN: grouped[col.COMPOUND].mean(),
+        col.SENTIMENT_POS_SHARE: grouped["positive"].mean().astype("float64"),
+        col.SENTIMENT_NEG_SHARE: grouped["negative"].mean().astype("float64"),
+    }).rename_axis(col.SESSION).reset_index()
+    daily[col.SENTIMENT_DECAYED] = decayed_sentiment(
+        daily[col.SESSION], grouped[col.COMPOUND].sum().reset_index(drop=True), daily[col.NEWS_COUNT], exchange,
+        halflife)
+    return daily

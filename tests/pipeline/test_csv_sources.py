@@ -65,6 +65,31 @@ def test_sp500_with_guardian_headlines_end_to_end(csv_project, shared_data):
     covered = features[(features["date"] >= "2017-12-18") & (features["date"] <= "2020-07-17")]
     share_with_news = (covered["news_count"] > 0).mean()
     assert share_with_news >= 0.9, share_with_news
-    assert covered.loc[covered["news_count"] > 0, "sentiment_mean"].abs().sum() > 0
+    with_news = covered[covered["news_count"] > 0]
+    for name in ("sentiment_mean", "sentiment_pos_share", "sentiment_neg_share", "sentiment_decayed"):
+        assert with_news[name].notna().all() and (with_news[name] != 0).mean() > 0.8, name
+    # Business news of 2018-2020 leans negative under vader_finance, and the decayed mean is smoother.
+    assert with_news["sentiment_mean"].mean() < 0
+    assert covered["sentiment_decayed"].std() < with_news["sentiment_mean"].std()
+    # Before the first headline (2017-12-18) there is no score to carry: 0.
+    assert (features.loc[features["date"] < "2017-12-18", "sentiment_decayed"] == 0).all()
+    coverage = json.loads((csv_project.path / "metrics/news_coverage.json").read_text())
+    assert coverage["sources"] == ["csv"] and coverage["headlines"] == 17760 and coverage["duplicates_dropped"] == 0
+    assert coverage["by_source"]["csv"]["rows_bad_date"] == 40
+    assert (coverage["first"], coverage["last"]) == ("2017-12-17", "2020-07-18")
     metrics = json.loads((csv_project.path / "metrics/metrics.json").read_text())
     assert metrics["n_test"] > 100
+
+
+def test_sentiment_rerun_reuses_the_scores_it_has(csv_project, shared_data):
+    news = {"source": "csv", "path": str(shared_data / "news" / "guardian_headlines_2017_2020.csv")}
+    csv_project.set_params({"news": news, "sentiment": {"halflife": 5.0}})
+    csv_project.dvc("repro", "sentiment")
+    cache = pd.read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")
+
+    csv_project.set_params({"sentiment": {"halflife": 10.0}})
+    result = csv_project.dvc("repro", "sentiment")
+
+    # persist: true left the cache in place, so no headline was scored again.
+    assert "17760 headlines (17756 distinct: 0 scored, 17756 from the cache)" in result.stderr
+    assert len(pd.read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")) == len(cache)

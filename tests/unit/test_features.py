@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.features import build_features, feature_columns, join_sentiment, technical_indicators
+from stockpipe.features import (
+    build_features,
+    feature_columns,
+    join_sentiment,
+    sentiment_without_news,
+    technical_indicators,
+)
 from stockpipe.params import FeaturesParams
 from stockpipe.sentiment import empty_daily
 
@@ -29,10 +35,11 @@ def prices_of(close, volume=None, dates=None):
     })
 
 
-def daily_of(sessions, counts, means):
+def daily_of(sessions, counts, means, decayed=None):
     return pd.DataFrame({
         col.SESSION: pd.to_datetime(sessions), col.NEWS_COUNT: counts, col.SENTIMENT_MEAN: means,
         col.SENTIMENT_POS_SHARE: [1.0] * len(counts), col.SENTIMENT_NEG_SHARE: [0.0] * len(counts),
+        col.SENTIMENT_DECAYED: means if decayed is None else decayed,
     })
 
 
@@ -40,7 +47,7 @@ def test_feature_columns_follow_the_params():
     assert feature_columns(TINY) == [
         "log_return", "range", "sma_2_gap", "sma_3_gap", "ema_2_gap", "rsi_2", "macd", "macd_signal", "macd_hist",
         "bb_percent_b", "bb_width", "atr_2", "obv_slope_2",
-        "news_count", "sentiment_mean", "sentiment_pos_share", "sentiment_neg_share",
+        "news_count", "sentiment_mean", "sentiment_pos_share", "sentiment_neg_share", "sentiment_decayed",
     ]
 
 
@@ -90,6 +97,24 @@ def test_join_sentiment_fills_days_without_news_with_zeros():
     assert joined[col.SENTIMENT_MEAN].tolist() == [0.0, 0.5, 0.0]
     assert joined[col.SENTIMENT_POS_SHARE].tolist() == [0.0, 1.0, 0.0]
     assert str(joined[col.NEWS_COUNT].dtype) == "int64"
+
+
+def test_join_sentiment_carries_the_decayed_sentiment_forward_only():
+    # News on 2 June (not a row of the prices, say a day cleaning dropped) and on 5 June.
+    dates = pd.Series(pd.to_datetime(["2020-06-01", "2020-06-03", "2020-06-04", "2020-06-05", "2020-06-08"]))
+    daily = daily_of(["2020-06-02", "2020-06-05"], [1, 3], [0.6, -0.3], decayed=[0.6, 0.1])
+
+    joined = join_sentiment(dates, daily)
+
+    # Before the first headline: 0; then the last value at or before each date, never a later one.
+    assert joined[col.SENTIMENT_DECAYED].tolist() == [0.0, 0.6, 0.6, 0.1, 0.1]
+    assert joined[col.NEWS_COUNT].tolist() == [0, 0, 0, 3, 0]
+    assert joined[col.SENTIMENT_MEAN].tolist() == [0.0, 0.0, 0.0, -0.3, 0.0]
+
+
+def test_sentiment_without_news():
+    assert sentiment_without_news(0.25) == {col.NEWS_COUNT: 0, col.SENTIMENT_MEAN: 0.0, col.SENTIMENT_POS_SHARE: 0.0,
+                                            col.SENTIMENT_NEG_SHARE: 0.0, col.SENTIMENT_DECAYED: 0.25}
 
 
 def test_build_features_drops_the_warm_up_and_joins_sentiment():

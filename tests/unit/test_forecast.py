@@ -78,3 +78,17 @@ def test_the_table_is_not_modified():
     recursive_forecast(table, FUTURE, spec, TINY, lambda windows: np.ones(len(windows)))
 
     pd.testing.assert_frame_equal(table, flat_table())
+
+
+def test_future_days_carry_the_decayed_sentiment_with_no_headlines():
+    table = flat_table().assign(**{col.SENTIMENT_MEAN: [0.0, 0.0, 0.4, 0.2],
+                                   col.SENTIMENT_DECAYED: [0.0, 0.0, 0.4, 0.3]})
+    spec = ModelSpec(inputs=[col.NEWS_COUNT, col.SENTIMENT_MEAN, col.SENTIMENT_DECAYED], target="log_return", window=1,
+                     scaler=Scaler(mean=np.zeros(3), scale=np.ones(3)), target_scaler=IDENTITY)
+    seen = []
+
+    recursive_forecast(table, FUTURE[:2], spec, TINY, lambda windows: seen.append(windows) or np.zeros(len(windows)))
+
+    # The last real day, then a future day: count 0, mean 0, the decayed sentiment of 4 June carried.
+    assert seen[0][0] == pytest.approx(np.array([[1.0, 0.2, 0.3]]))
+    assert seen[1][0] == pytest.approx(np.array([[0.0, 0.0, 0.3]]))

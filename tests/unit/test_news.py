@@ -5,7 +5,16 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.news import empty_news, parse_timestamps, read_news_csv
+from stockpipe.news import (
+    clean_headline,
+    combine_news,
+    coverage,
+    empty_news,
+    headline_key,
+    news_frame,
+    parse_timestamps,
+    read_news_csv,
+)
 
 NEW_YORK = "America/New_York"
 
@@ -122,9 +131,73 @@ def test_missing_file(tmp_path):
 def test_empty_news_has_the_columns_and_types():
     news = empty_news()
 
-    assert list(news.columns) == [col.TIMESTAMP, col.HEADLINE, col.TICKER]
+    assert list(news.columns) == [col.TIMESTAMP, col.HEADLINE, col.TICKER, col.SOURCE, col.PUBLISHER]
     assert len(news) == 0
     assert str(news[col.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
+
+
+def frame_of(source, *rows, publisher=None):
+    """News of one source from (New York time, headline) pairs."""
+    stamps = [pd.Timestamp(stamp, tz=NEW_YORK).tz_convert("UTC") for stamp, _ in rows]
+    return news_frame(stamps, [headline for _, headline in rows], "AAPL", source, [publisher] * len(rows))
+
+
+def test_combine_counts_a_story_from_two_sources_once():
+    csv = frame_of("csv", ("2020-06-05 09:00", "Apple shares rise"), ("2020-06-05 10:00", "Apple shares rise"))
+    google = frame_of("google_news",
+                      ("2020-06-05 11:00", "APPLE SHARES RISE!"),  # same story, same session: dropped
+                      ("2020-06-05 17:00", "Apple shares rise"),  # after the close: Monday's session, kept
+                      ("2020-06-05 12:00", "Apple\u2019s new phone"), publisher="Reuters")
+    yahoo = frame_of("yahoo_finance", ("2020-06-06 08:00", "apple shares rise"),  # Saturday: Monday, as Google's
+                     ("2020-06-05 12:30", "Apple's new phone"))
+
+    news, duplicates = combine_news([csv, google, yahoo], "XNYS")
+
+    assert duplicates == 3
+    # Repeats inside the csv source are the source's own data and stay.
+    assert news[col.SOURCE].tolist() == ["csv", "csv", "google_news", "google_news"]
+    assert news[col.HEADLINE].tolist() == ["Apple shares rise", "Apple shares rise", "Apple\u2019s new phone",
+                                           "Apple shares rise"]
+    assert news[col.TIMESTAMP].is_monotonic_increasing
+    assert news[col.PUBLISHER].iloc[2] == "Reuters"
+    assert list(news.columns) == col.NEWS_COLUMNS
+
+
+def test_combine_nothing():
+    news, duplicates = combine_news([empty_news()], "XNYS")
+
+    assert news.empty and duplicates == 0
+
+
+def test_headline_key_ignores_case_punctuation_and_spacing():
+    keys = headline_key(pd.Series(["Apple\u2019s  shares RISE!", "apple's shares rise", "Apple shares rise"]))
+
+    assert keys.tolist() == ["apple s shares rise", "apple s shares rise", "apple shares rise"]
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("<b>Apple</b> beats &amp; raises", "Apple beats & raises"),
+    ("Apple &lt;b&gt;beats&lt;/b&gt;", "Apple beats"),
+    ("  Apple\n beats  ", "Apple beats"),
+    (None, ""),
+])
+def test_clean_headline(raw, clean):
+    assert clean_headline(raw) == clean
+
+
+def test_coverage_reports_each_source_and_the_whole():
+    csv = frame_of("csv", ("2020-06-05 09:00", "a"), ("2020-06-09 09:00", "b"))
+    news, duplicates = combine_news([csv], "XNYS")
+
+    report = coverage(["csv", "rss"], {"csv": csv, "google_news": empty_news()},
+                      {"csv": {"rows_read": 3}, "google_news": {"requests": 1}}, news, duplicates)
+
+    assert report == {
+        "sources": ["csv", "rss"], "headlines": 2, "duplicates_dropped": 0, "first": "2020-06-05",
+        "last": "2020-06-09",
+        "by_source": {"csv": {"headlines": 2, "first": "2020-06-05", "last": "2020-06-09", "rows_read": 3},
+                      "google_news": {"headlines": 0, "first": None, "last": None, "requests": 1}},
+    }
 
 
 def test_real_guardian_file(shared_data):

@@ -22,6 +22,8 @@ def test_project_params_file_loads_with_its_values():
     assert params.split.test_size == 0.2
     assert params.model.dropout == 0.1
     assert params.predict.horizon == 5
+    assert params.news.source == ["none"]
+    assert (params.sentiment.lexicon, params.sentiment.halflife) == ("vader_finance", 5.0)
 
 
 def test_empty_mapping_gives_the_defaults():
@@ -105,7 +107,7 @@ def test_out_of_range_names_key_value_and_bound(raw, message):
     ("raw", "message"),
     [
         ({"data": {"source": "csv"}}, r"data: data\.path must be set when data\.source is 'csv'"),
-        ({"news": {"source": "csv"}}, r"news: news\.path must be set when news\.source is 'csv'"),
+        ({"news": {"source": "csv"}}, r"news: news\.path must be set when news\.source includes 'csv'"),
         ({"split": {"test_size": 0.5, "val_size": 0.4}}, r"split: split\.test_size \+ split\.val_size must leave"),
         ({"features": {"macd": {"fast": 26, "slow": 12}}},
          r"features\.macd: features\.macd\.fast must be smaller than features\.macd\.slow"),
@@ -193,3 +195,88 @@ def test_features_section_builds_from_keywords():
 
     assert params.macd.fast == 2
     assert params.rsi_window == 14
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"source": "yahoo"}, r"data: data\.end: null with data\.source 'yahoo' means 'up to the latest session': "
+                              r"set data\.refresh: \[prices\]"),
+        ({"refresh": ["prices"]}, r"data: data\.refresh: \[prices\] re-downloads on every dvc repro, which needs a "
+                                  r"live data\.source \(yahoo, stooq, alphavantage\), not 'sample'"),
+        ({"source": "yahoo", "end": "2020-01-31", "refresh": ["prices"]},
+         r"data: data\.refresh: \[prices\] checks for new sessions, which needs data\.end: null \(got 2020-01-31\)"),
+        ({"source": "stooq", "end": "2020-01-31", "adjusted": False},
+         r"data: data\.adjusted: false needs prices as traded, which Stooq does not publish"),
+        ({"refresh": ["news"]}, r"data\.refresh\.0: Input should be 'prices' \(got 'news'\)"),
+        ({"adjusted": "no"}, r"data\.adjusted: Input should be a valid boolean \(got 'no'\)"),
+        ({"base_url": "http://proxy/?x=1"}, r"data\.base_url: String should match pattern"),
+        ({"ticker": "AAPL&apikey=x"}, r"data\.ticker: String should match pattern"),
+    ],
+)
+def test_live_source_settings_must_agree(data, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"data": data})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"source": "yahoo", "end": "2020-01-31", "adjusted": False, "base_url": "http://127.0.0.1:8080/yahoo"},
+        {"source": "alphavantage", "end": None, "refresh": ["prices"]},
+        {"source": "stooq", "ticker": "^SPX", "end": "2020-01-31"},
+    ],
+)
+def test_consistent_live_source_settings_are_accepted(data):
+    assert parse_params({"data": data}).data.source == data["source"]
+
+
+def test_news_source_is_one_name_or_a_list():
+    assert parse_params({"news": {"source": "rss"}}).news.source == ["rss"]
+    assert parse_params({"news": {"source": ["csv", "rss", "gdelt"], "path": "x.csv"}}).news.source == [
+        "csv", "rss", "gdelt"]
+    assert parse_params({}).news.source == ["none"]
+
+
+@pytest.mark.parametrize(
+    ("news", "message"),
+    [
+        ({"source": ["rss", "rss"]}, r"news: news\.source lists a source twice \(rss, rss\)"),
+        ({"source": ["none", "rss"]}, r"news: news\.source: 'none' cannot be combined with other sources"),
+        ({"source": ["reddit"]}, r"news\.source\.0: Input should be 'none', 'csv', 'rss', 'gdelt', 'alphavantage' or "
+                                 r"'finnhub' \(got 'reddit'\)"),
+        ({"source": ["csv", "rss"]}, r"news: news\.path must be set when news\.source includes 'csv'"),
+        # A query can neither add URL parameters nor GDELT operators.
+        ({"query": 'Apple" domain:evil.com'}, r"news\.query: String should match pattern"),
+        ({"query": "Apple&apikey=x?"}, r"news\.query: String should match pattern"),
+        ({"base_url": {"gdel": "http://127.0.0.1/"}}, r"news\.base_url\.gdel\.\[key\]: Input should be 'google_news'"),
+        ({"base_url": {"gdelt": "ftp://mirror"}}, r"news\.base_url\.gdelt: String should match pattern"),
+        ({"timezone": "Mars/Olympus"}, r"news\.timezone: expected an IANA time zone such as America/New_York"),
+        ({"start": "2020-02-30"}, r"news\.start: expected a date written YYYY-MM-DD \(got '2020-02-30'\)"),
+        ({"start": "2020-03-01", "end": "2020-01-01"}, r"news: news\.start \(2020-03-01\) is after news\.end"),
+    ],
+)
+def test_bad_news_settings_name_the_key(news, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"news": news})
+
+
+def test_news_settings_are_accepted():
+    news = parse_params({"news": {"source": ["rss", "gdelt"], "query": "S&P 500", "start": datetime.date(2020, 3, 1),
+                                  "base_url": {"gdelt": "http://127.0.0.1:8080/gdelt"}}}).news
+
+    assert news.query == "S&P 500" and news.start == "2020-03-01"
+    assert news.base_url == {"gdelt": "http://127.0.0.1:8080/gdelt"}
+
+
+@pytest.mark.parametrize(
+    ("sentiment", "message"),
+    [
+        ({"lexicon": "finbert"}, r"sentiment\.lexicon: Input should be 'vader' or 'vader_finance' \(got 'finbert'\)"),
+        ({"halflife": 0}, r"sentiment\.halflife: Input should be greater than 0 \(got 0\)"),
+        ({"halflife": "long"}, r"sentiment\.halflife: Input should be a valid number"),
+    ],
+)
+def test_bad_sentiment_settings_name_the_key(sentiment, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"sentiment": sentiment})

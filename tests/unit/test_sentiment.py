@@ -1,30 +1,36 @@
-"""VADER scores from the packaged lexicon, and their aggregation by trading session."""
+"""Scoring headlines once each (cache, workers), sessions by hand across time zones, and the
+decayed sentiment by hand."""
 
 import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.news import empty_news
-from stockpipe.sentiment import daily_sentiment, empty_daily, make_analyzer, score_headlines, vader_lexicon_dir
+from stockpipe import sentiment
+from stockpipe.lexicons import make_scorer
+from stockpipe.news import empty_news, parse_timestamps
+from stockpipe.sentiment import daily_sentiment, decayed_sentiment, empty_cache, empty_daily, score_headlines
+
+NEW_YORK = "America/New_York"
 
 
 @pytest.fixture(scope="module")
-def analyzer():
-    return make_analyzer()
+def finance():
+    return make_scorer("vader_finance")
 
 
-def test_lexicon_comes_from_the_vadersentiment_package():
-    assert (vader_lexicon_dir() / "vader_lexicon.txt").is_file()
+@pytest.fixture(scope="module")
+def vader():
+    return make_scorer("vader")
 
 
-def test_negative_positive_and_neutral_headlines(analyzer):
+def test_negative_positive_and_neutral_headlines(finance):
     headlines = pd.Series([
         "Stocks plunge as recession fears grow",
         "Apple shares soar to record high on strong earnings",
         "Fed meets on Wednesday",
     ], index=[10, 11, 12])
 
-    scores = score_headlines(headlines, analyzer)
+    scores, _, _ = score_headlines(headlines, finance)
 
     assert scores.name == col.COMPOUND
     assert scores.index.tolist() == [10, 11, 12]
@@ -33,14 +39,91 @@ def test_negative_positive_and_neutral_headlines(analyzer):
     assert scores.iloc[2] == 0.0
 
 
-def test_scores_are_repeatable(analyzer):
-    headline = pd.Series(["Markets rally as investors cheer strong jobs report"])
+def test_each_distinct_headline_is_scored_once_and_cached(vader):
+    headlines = pd.Series(["Markets rally", "Stocks fall", "Markets rally"])
 
-    assert score_headlines(headline, analyzer).iloc[0] == score_headlines(headline, make_analyzer()).iloc[0]
+    scores, cache, counts = score_headlines(headlines, vader)
+
+    assert counts == {"headlines": 3, "distinct": 2, "reused": 0, "scored": 2}
+    assert scores.iloc[0] == scores.iloc[2] == vader.compound("Markets rally")
+    assert len(cache) == 2
+    assert set(cache[col.LEXICON]) == {vader.fingerprint}
+    assert cache.dtypes.to_dict() == empty_cache().dtypes.to_dict()
+
+
+def test_a_rerun_scores_only_new_headlines(vader, monkeypatch):
+    _, cache, _ = score_headlines(pd.Series(["Markets rally", "Stocks fall"]), vader)
+    calls = []
+    monkeypatch.setattr(vader, "compound", lambda text: calls.append(text) or 0.5)
+
+    scores, cache, counts = score_headlines(pd.Series(["Stocks fall", "Oil jumps", "Markets rally"]), vader, cache)
+
+    assert calls == ["Oil jumps"]
+    assert counts == {"headlines": 3, "distinct": 3, "reused": 2, "scored": 1}
+    assert scores.iloc[1] == 0.5
+    assert len(cache) == 3
+
+
+def test_scores_of_another_lexicon_are_not_reused(vader, finance):
+    _, cache, _ = score_headlines(pd.Series(["Stocks plunge"]), vader)
+
+    scores, cache, counts = score_headlines(pd.Series(["Stocks plunge"]), finance, cache)
+
+    assert counts["scored"] == 1
+    assert scores.iloc[0] < -0.05  # vader_finance knows "plunge"; plain VADER scores it 0
+    assert sorted(cache[col.LEXICON]) == sorted([vader.fingerprint, finance.fingerprint])
+
+
+def test_worker_processes_give_the_same_scores(finance, monkeypatch, shared_data):
+    headlines = pd.read_csv(shared_data / "news" / "guardian_headlines_2017_2020.csv")["Headlines"].iloc[:3000]
+    monkeypatch.setattr(sentiment, "PARALLEL_MIN_HEADLINES", 100)
+
+    serial, _, _ = score_headlines(headlines, finance, workers=1)
+    parallel, _, counts = score_headlines(headlines, finance, workers=2)
+
+    pd.testing.assert_series_equal(serial, parallel)
+    assert counts["scored"] == counts["distinct"] > 2900
+
+
+def news_from(*stamps, timezone=NEW_YORK):
+    """A news table from timestamp strings as a CSV would hold them."""
+    parsed, unreadable = parse_timestamps(pd.Series(stamps), timezone)
+    assert not unreadable.any()
+    return pd.DataFrame({col.TIMESTAMP: parsed, col.HEADLINE: [f"h{i}" for i in range(len(stamps))]})
+
+
+@pytest.mark.parametrize(("stamp", "session"), [
+    ("2020-06-05 15:59", "2020-06-05"),  # Friday, a minute before the 16:00 close
+    ("2020-06-05 16:00", "2020-06-05"),  # at the close: still that session
+    ("2020-06-05 16:01", "2020-06-08"),  # a minute after: Monday
+    ("2020-06-05 17:00", "2020-06-08"),  # Friday evening: Monday
+    ("2020-06-06 11:00", "2020-06-08"),  # Saturday: Monday
+    ("2020-06-05 10:30:00-04:00", "2020-06-05"),  # an offset is kept (10:30 in New York)
+    ("2020-06-05 19:59:00Z", "2020-06-05"),  # 15:59 in New York (UTC-4 in June)
+    ("2020-06-05 21:01:00+01:00", "2020-06-08"),  # 16:01 in New York
+    ("2020-01-06 20:59:00+00:00", "2020-01-06"),  # January: New York is UTC-5, the close 21:00 UTC
+    ("2020-06-05", "2020-06-05"),  # a date alone counts for that date's session
+    ("2020-06-06", "2020-06-08"),  # a Saturday date: Monday
+    ("2020-07-03 09:00", "2020-07-06"),  # Independence Day observed: the next session
+    ("2020-07-03", "2020-07-06"),
+    ("2019-11-29 12:59", "2019-11-29"),  # the day after Thanksgiving closes at 13:00
+    ("2019-11-29 13:30", "2019-12-02"),
+])
+def test_the_session_a_headline_counts_for(stamp, session):
+    daily = daily_sentiment(news_from(stamp), pd.Series([0.4]), "XNYS", halflife=5)
+
+    assert daily[col.SESSION].tolist() == [pd.Timestamp(session)]
+
+
+def test_times_without_offset_are_read_in_news_timezone():
+    # 21:30 in London on Friday 5 June is 16:30 in New York: after the close.
+    daily = daily_sentiment(news_from("2020-06-05 21:30", timezone="Europe/London"), pd.Series([0.4]), "XNYS", 5)
+
+    assert daily[col.SESSION].tolist() == [pd.Timestamp("2020-06-08")]
 
 
 def news_at(*new_york_times):
-    stamps = pd.to_datetime(list(new_york_times)).tz_localize("America/New_York").tz_convert("UTC")
+    stamps = pd.to_datetime(list(new_york_times)).tz_localize(NEW_YORK).tz_convert("UTC")
     return pd.DataFrame({col.TIMESTAMP: stamps, col.HEADLINE: [f"h{i}" for i in range(len(stamps))]})
 
 
@@ -54,7 +137,7 @@ def test_daily_sentiment_counts_and_shares_by_session():
     )
     compound = pd.Series([-0.6, 0.5, 0.05, -0.05, 0.0])
 
-    daily = daily_sentiment(news, compound, "XNYS")
+    daily = daily_sentiment(news, compound, "XNYS", halflife=5)
 
     assert list(daily.columns) == [col.SESSION, *col.SENTIMENT_COLUMNS]
     assert daily[col.SESSION].tolist() == [pd.Timestamp(day) for day in ("2020-06-05", "2020-06-08", "2020-07-06")]
@@ -64,25 +147,49 @@ def test_daily_sentiment_counts_and_shares_by_session():
     assert daily[col.SENTIMENT_POS_SHARE].tolist() == pytest.approx([0.0, 2 / 3, 0.0])
     assert daily[col.SENTIMENT_NEG_SHARE].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
     assert str(daily[col.NEWS_COUNT].dtype) == "int64"
+    assert daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
 
 
-def test_daily_sentiment_of_scored_headlines(analyzer):
-    news = news_at("2020-06-05 09:00", "2020-06-05 11:00")
-    news[col.HEADLINE] = ["Stocks plunge as recession fears grow",
-                          "Apple shares soar to record high on strong earnings"]
+def test_decayed_sentiment_by_hand():
+    # Halflife 1 session: a headline loses half its weight per session. Sessions 1, 3 and 8
+    # June 2020 are positions 0, 2 and 5 of the calendar (the weekend of 6-7 June ages nothing).
+    sessions = pd.Series(pd.to_datetime(["2020-06-01", "2020-06-03", "2020-06-08"]))
+    sums, counts = pd.Series([1.0, -0.5, 0.3]), pd.Series([2, 1, 1])
 
-    daily = daily_sentiment(news, score_headlines(news[col.HEADLINE], analyzer), "XNYS")
+    decayed = decayed_sentiment(sessions, sums, counts, "XNYS", halflife=1)
 
-    assert daily[col.NEWS_COUNT].tolist() == [2]
-    assert daily[col.SENTIMENT_POS_SHARE].tolist() == [0.5]
-    assert daily[col.SENTIMENT_NEG_SHARE].tolist() == [0.5]
+    # 1 June: 1.0 / 2. 3 June, two sessions later: (0.25 * 1.0 - 0.5) / (0.25 * 2 + 1).
+    # 8 June, three sessions later: (0.125 * -0.25 + 0.3) / (0.125 * 1.5 + 1).
+    assert decayed.tolist() == pytest.approx([0.5, -0.25 / 1.5, 0.26875 / 1.1875])
+    assert decayed.name == col.SENTIMENT_DECAYED
 
 
-def test_empty_news_gives_the_empty_table(analyzer):
+def test_decayed_sentiment_is_causal():
+    sessions = pd.Series(pd.to_datetime(["2020-06-01", "2020-06-03", "2020-06-08"]))
+
+    full = decayed_sentiment(sessions, pd.Series([1.0, -0.5, 0.3]), pd.Series([2, 1, 1]), "XNYS", 3)
+    first_two = decayed_sentiment(sessions[:2], pd.Series([1.0, -0.5]), pd.Series([2, 1]), "XNYS", 3)
+
+    assert full.iloc[:2].tolist() == first_two.tolist()
+
+
+def test_longer_halflife_remembers_more():
+    sessions = pd.Series(pd.to_datetime(["2020-06-01", "2020-06-08"]))
+    sums, counts = pd.Series([1.0, -1.0]), pd.Series([1, 1])
+
+    short = decayed_sentiment(sessions, sums, counts, "XNYS", halflife=0.5).iloc[-1]
+    long = decayed_sentiment(sessions, sums, counts, "XNYS", halflife=50).iloc[-1]
+
+    assert -1 < short < long < 0
+
+
+def test_empty_news_gives_the_empty_table(finance):
     news = empty_news()
+    scores, _, counts = score_headlines(news[col.HEADLINE], finance)
 
-    daily = daily_sentiment(news, score_headlines(news[col.HEADLINE], analyzer), "XNYS")
+    daily = daily_sentiment(news, scores, "XNYS", halflife=5)
 
+    assert counts == {"headlines": 0, "distinct": 0, "reused": 0, "scored": 0}
     assert daily.empty
     assert daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
     assert list(daily.columns) == [col.SESSION, *col.SENTIMENT_COLUMNS]

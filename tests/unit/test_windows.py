@@ -71,7 +71,7 @@ def test_scaler_fitted_on_training_rows_ignores_later_rows():
 def test_input_columns_add_the_close_only_when_it_is_the_target():
     params = FeaturesParams(sma_windows=[2], ema_windows=[2])
 
-    assert input_columns(params, "log_return")[-1] == col.SENTIMENT_NEG_SHARE
+    assert input_columns(params, "log_return")[-1] == col.SENTIMENT_COLUMNS[-1]
     assert input_columns(params, "close") == [*input_columns(params, "log_return"), col.CLOSE]
 
 

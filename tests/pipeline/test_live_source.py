@@ -1,0 +1,141 @@
+"""Real `dvc repro` with live sources, against a provider served on 127.0.0.1 by the test itself."""
+
+import json
+import uuid
+
+import pandas as pd
+import pytest
+
+from stockpipe.prices import load_sample
+from tests import provider_formats as fmt
+from tests.http_server import LocalServer, Reply
+from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+GSPC_PATH = "/v8/finance/chart/%5EGSPC"
+ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
+              "evaluate", "predict"}
+FROM_DOWNLOAD = ALL_STAGES - {"download_news", "sentiment"}
+
+
+def sample_from(start: str) -> pd.DataFrame:
+    sample = load_sample()
+    return sample[sample["date"] >= start].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalServer() as server:
+        server.serve(GSPC_PATH, Reply(200, fmt.yahoo_chart(sample_from("2013-01-01"), symbol="^GSPC")))
+        yield server
+
+
+@pytest.fixture(scope="module")
+def live_project(tmp_path_factory, server):
+    """Tiny params, data from the local 'Yahoo' with data.end pinned, reproduced and committed."""
+    project = copy_project(tmp_path_factory.mktemp("live_project"))
+    project.env["NO_PROXY"] = "127.0.0.1,localhost"
+    project.set_params(TINY_PARAMS)
+    project.set_params({"data": {"source": "yahoo", "base_url": server.url, "end": "2018-12-31"}})
+    project.commit("yahoo, end pinned")
+    result = project.dvc("repro")
+    project.commit("first run")
+    project.first_run = result
+    return project
+
+
+def test_pinned_end_downloads_once_and_is_cached(live_project, server):
+    assert stages_run(live_project.first_run.stdout) == ALL_STAGES
+    quality = json.loads((live_project.path / "metrics/data_quality.json").read_text())
+    assert (quality["source"], quality["ticker"], quality["adjusted"]) == ("yahoo", "^GSPC", True)
+    raw = pd.read_parquet(live_project.path / "data/raw/prices.parquet")
+    expected = sample_from("2013-01-01")
+    assert raw["date"].tolist() == expected["date"].tolist()
+    pd.testing.assert_series_equal(raw["close"], expected["close"])
+    requests_before = len(server.requests)
+
+    result = live_project.dvc("repro")
+
+    assert stages_run(result.stdout) == set()
+    assert len(server.requests) == requests_before
+
+
+def test_failed_download_is_one_line_and_keeps_the_last_good_data(live_project, server):
+    server.serve("/v8/finance/chart/NOPE", Reply(404, fmt.YAHOO_NOT_FOUND))
+    raw = live_project.path / "data/raw/prices.parquet"
+    clean = live_project.path / "data/interim/prices.parquet"
+    before, clean_before = raw.read_bytes(), clean.read_bytes()
+    try:
+        live_project.set_params({"data": {"ticker": "NOPE"}})
+        result = live_project.dvc("repro", check=False)
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert errors == ["error: yahoo NOPE: unknown ticker (Yahoo: No data found, symbol may be delisted)"]
+        assert "Traceback" not in result.stderr
+        # DVC removes a stage's outputs before running it (the cache keeps them, `dvc checkout`
+        # brings them back); the stage itself leaves no partial or temporary file.
+        assert not raw.exists() or raw.read_bytes() == before
+        assert sorted(path.name for path in raw.parent.iterdir()) in (["news.parquet"],
+                                                                      ["news.parquet", "prices.parquet"])
+        assert clean.read_bytes() == clean_before
+    finally:
+        live_project.reset()
+
+
+def test_refresh_reruns_downstream_only_when_the_downloaded_bytes_change(live_project, server):
+    try:
+        live_project.set_params({"data": {"end": None, "refresh": ["prices"]}})
+        # The provider has nothing after 2018-12-31: the same bytes as the pinned download.
+        result = live_project.dvc("repro")
+        assert stages_run(result.stdout) == {"refresh@prices", "download_prices"}
+
+        requests_before = len(server.requests)
+        result = live_project.dvc("repro")
+        assert stages_run(result.stdout) == {"refresh@prices"}
+        assert len(server.requests) == requests_before + 1
+
+        # A new session appears at the provider.
+        newer = pd.concat([sample_from("2013-01-01"), fmt.frame([("2019-01-02", 2476.96, 2519.49, 2467.47,
+                                                                  2510.03, 3733160000.0)])], ignore_index=True)
+        server.serve(GSPC_PATH, Reply(200, fmt.yahoo_chart(newer, symbol="^GSPC")))
+        result = live_project.dvc("repro")
+        assert stages_run(result.stdout) == {"refresh@prices"} | FROM_DOWNLOAD
+        forecast = pd.read_csv(live_project.path / "metrics/forecast.csv")
+        assert forecast["date"].iloc[0] == "2019-01-03"
+    finally:
+        server.serve(GSPC_PATH, Reply(200, fmt.yahoo_chart(sample_from("2013-01-01"), symbol="^GSPC")))
+        live_project.reset()
+
+
+def test_api_key_is_never_written_anywhere(live_project, server):
+    # Made at run time, so the only place it can be found is where the pipeline wrote it.
+    sentinel = f"SENTINEL{uuid.uuid4().hex}"
+    live_project.env["ALPHAVANTAGE_API_KEY"] = sentinel
+    try:
+        live_project.set_params({"data": {"source": "alphavantage", "ticker": "IBM", "adjusted": False}})
+        server.serve("/query", Reply(200, fmt.AV_NOTE))
+        failed = live_project.dvc("repro", "download_prices", check=False)
+        assert failed.returncode != 0
+        assert [line for line in failed.stderr.splitlines() if line.startswith("error:")] == [
+            "error: alphavantage IBM: rate limit hit (Alpha Vantage: Thank you for using Alpha Vantage! Our standard "
+            "API call frequency is 5 calls per minute and 500 calls per day. Please visit "
+            "https://www.alphavantage.co/premium/ if you would like to target a higher API call frequency.); "
+            "wait and run again"]
+
+        # A dropped connection makes urllib3 log the retried URL; the run then succeeds.
+        server.serve("/query", Reply(drop=True), Reply(200, fmt.alphavantage_daily(sample_from("2013-01-01"))))
+        passed = live_project.dvc("repro", "clean")
+        assert "Retrying" in passed.stderr and "apikey=***" in passed.stderr
+        assert server.requests[-1].query["apikey"] == sentinel
+        quality = json.loads((live_project.path / "metrics/data_quality.json").read_text())
+        assert (quality["source"], quality["adjusted"]) == ("alphavantage", False)
+
+        for output in (failed.stdout, failed.stderr, passed.stdout, passed.stderr):
+            assert sentinel not in output
+        written = [path for path in live_project.path.rglob("*") if path.is_file()]
+        assert len(written) > 100
+        assert [path for path in written if sentinel.encode() in path.read_bytes()] == []
+    finally:
+        del live_project.env["ALPHAVANTAGE_API_KEY"]
+        live_project.reset()
