@@ -1,0 +1,95 @@
+"""No look-ahead, as properties: changing data after day t changes nothing known at day t.
+
+Hypothesis picks the day t and how the later data changes. The prices are real (the packaged
+S&P 500 sample), so every indicator is past its warm-up well before t.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockpipe import columns as col
+from stockpipe.features import build_features, feature_columns
+from stockpipe.params import FeaturesParams
+from stockpipe.prices import load_sample
+from stockpipe.sentiment import empty_daily
+from stockpipe.windows import ModelSpec, Scaler, predict_prices, target_rows, windows_for
+
+N_ROWS = 160
+PARAMS = FeaturesParams()
+WINDOW = 10
+TRAIN_SHARE = 0.6
+
+
+@pytest.fixture(scope="module")
+def prices():
+    return load_sample().iloc[:N_ROWS].reset_index(drop=True)
+
+
+def perturb_after(frame: pd.DataFrame, day: int, factors: list[float]) -> pd.DataFrame:
+    """Scale every price and volume after row ``day`` by a factor per row (cycled)."""
+    changed = frame.copy()
+    later = np.arange(day + 1, len(frame))
+    scale = np.resize(np.asarray(factors), len(later))
+    for name in (col.OPEN, col.HIGH, col.LOW, col.CLOSE, col.VOLUME):
+        changed.loc[later, name] = changed.loc[later, name].to_numpy() * scale
+    return changed
+
+
+later_changes = st.lists(st.floats(min_value=0.5, max_value=2.0).filter(lambda factor: factor != 1.0),
+                         min_size=1, max_size=8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(day=st.integers(min_value=60, max_value=N_ROWS - 2), factors=later_changes)
+def test_features_up_to_day_t_ignore_later_prices(prices, day, factors):
+    before, _ = build_features(prices, empty_daily(), PARAMS)
+    after, _ = build_features(perturb_after(prices, day, factors), empty_daily(), PARAMS)
+
+    known = before[col.DATE] <= prices[col.DATE][day]
+    pd.testing.assert_frame_equal(before[known], after[known])
+    assert not before[~known].equals(after[~known])
+
+
+def model_inputs(prices):
+    table, _ = build_features(prices, empty_daily(), PARAMS)
+    inputs = feature_columns(PARAMS)
+    n_train = int(len(table) * TRAIN_SHARE)
+    scaler = Scaler.fit(table[inputs].to_numpy()[:n_train])
+    return table, inputs, n_train, scaler
+
+
+@settings(max_examples=30, deadline=None)
+@given(offset=st.integers(min_value=0, max_value=40), factors=later_changes)
+def test_scaled_inputs_and_predictions_up_to_day_t_ignore_later_data(prices, offset, factors):
+    table, inputs, n_train, scaler = model_inputs(prices)
+    # t sits at or after the end of the training slice: the scaler was fitted before it.
+    day_in_table = min(n_train - 1 + offset, len(table) - 2)
+    day = int(np.flatnonzero(prices[col.DATE] == table[col.DATE][day_in_table])[0])
+    changed_table, _, _, changed_scaler = model_inputs(perturb_after(prices, day, factors))
+
+    assert np.array_equal(scaler.mean, changed_scaler.mean) and np.array_equal(scaler.scale, changed_scaler.scale)
+    known = slice(0, day_in_table + 1)
+    np.testing.assert_array_equal(scaler.transform(table[inputs].to_numpy())[known],
+                                  changed_scaler.transform(changed_table[inputs].to_numpy())[known])
+
+    # A fixed linear "model" stands in for the LSTM: what matters is which rows reach it.
+    weights = np.random.default_rng(0).normal(size=(WINDOW, len(inputs)))
+    spec = ModelSpec(inputs=inputs, target="log_return", window=WINDOW, scaler=scaler,
+                     target_scaler=Scaler(mean=np.zeros(1), scale=np.full(1, 0.01)))
+    rows = target_rows(WINDOW, day_in_table + 1, WINDOW)
+    predict = lambda windows: np.tanh((windows * weights).sum(axis=(1, 2)))  # noqa: E731
+    np.testing.assert_array_equal(predict_prices(table, rows, spec, predict),
+                                  predict_prices(changed_table, rows, spec, predict))
+
+
+@settings(max_examples=20, deadline=None)
+@given(target=st.integers(min_value=WINDOW, max_value=50), factor=st.floats(min_value=0.5, max_value=2.0))
+def test_the_window_for_day_j_holds_only_earlier_rows(target, factor):
+    features = np.arange(60 * 3, dtype="float64").reshape(60, 3)
+    changed = features.copy()
+    changed[target:] *= factor
+    np.testing.assert_array_equal(windows_for(features, np.array([target]), WINDOW),
+                                  windows_for(changed, np.array([target]), WINDOW))
