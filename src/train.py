@@ -46,7 +46,9 @@ def main() -> None:
 
     set_seed(params.seed)
     model = build_model(window, len(inputs), model_params.layers, model_params.units, model_params.dropout,
-                        train_params.learning_rate)
+                        train_params.learning_rate, cell=model_params.cell, bidirectional=model_params.bidirectional,
+                        recurrent_dropout=model_params.recurrent_dropout, l2=model_params.l2,
+                        dense_units=model_params.dense_units)
     started = time.perf_counter()
     with Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) as live:
         history = fit_model(

@@ -60,6 +60,52 @@ class _Lstm:
 
 
 @dataclass(frozen=True)
+class _Gru:
+    """Keras' GRU with reset_after=True: separate input and recurrent biases (shape (2, 3 * units))."""
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    activation: str
+    recurrent_activation: str
+    return_sequences: bool
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        n_samples, n_steps, _ = inputs.shape
+        units = self.recurrent_kernel.shape[0]
+        activation, gate = _ACTIVATIONS[self.activation], _ACTIVATIONS[self.recurrent_activation]
+        projected = inputs @ self.kernel + self.bias[0]
+        hidden = np.zeros((n_samples, units), dtype=inputs.dtype)
+        outputs = []
+        for step in range(n_steps):
+            inner = hidden @ self.recurrent_kernel + self.bias[1]
+            x_step = projected[:, step]
+            # Keras orders the gates update, reset, candidate; the reset gate scales the
+            # recurrent part of the candidate after the matrix product (reset_after).
+            update = gate(x_step[:, :units] + inner[:, :units])
+            reset = gate(x_step[:, units:2 * units] + inner[:, units:2 * units])
+            candidate = activation(x_step[:, 2 * units:] + reset * inner[:, 2 * units:])
+            hidden = update * hidden + (1.0 - update) * candidate
+            if self.return_sequences:
+                outputs.append(hidden)
+        return np.stack(outputs, axis=1) if self.return_sequences else hidden
+
+
+@dataclass(frozen=True)
+class _Bidirectional:
+    """Keras' Bidirectional(merge_mode="concat"): the backward layer reads the window reversed."""
+
+    forward: _Lstm | _Gru
+    backward: _Lstm | _Gru
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        backward = self.backward(inputs[:, ::-1])
+        if self.forward.return_sequences:
+            backward = backward[:, ::-1]
+        return np.concatenate([self.forward(inputs), backward], axis=-1)
+
+
+@dataclass(frozen=True)
 class _Dense:
     kernel: np.ndarray
     bias: np.ndarray
@@ -113,23 +159,45 @@ def load_forecaster(path: str | Path) -> Forecaster:
     for layer in config["config"]["layers"]:
         kind, options = layer["class_name"], layer["config"]
         key = _snake_case(kind)
-        group = key if key not in seen else f"{key}_{seen[key]}"
+        group = f"layers/{key}" if key not in seen else f"layers/{key}_{seen[key]}"
         seen[key] = seen.get(key, 0) + 1
-        variables = [np.asarray(weights[f"layers/{group}/{sub}/{index}"], dtype="float64")
-                     for sub in ("cell/vars", "vars") for index in range(3)
-                     if f"layers/{group}/{sub}/{index}" in weights]
         if kind in ("InputLayer", "Dropout"):
             continue
-        if kind == "LSTM" and _plain_lstm(options):
-            layers.append(_Lstm(*variables, options["activation"], options["recurrent_activation"],
-                                options["return_sequences"]))
-        elif kind == "Dense" and options.get("use_bias", True) and options["activation"] in _ACTIVATIONS:
-            layers.append(_Dense(*variables, options["activation"]))
+        if kind == "Dense" and options.get("use_bias", True) and options["activation"] in _ACTIVATIONS:
+            layers.append(_Dense(*_variables(weights, group), options["activation"]))
+        elif kind in _RECURRENT and _plain_recurrent(kind, options):
+            layers.append(_recurrent(kind, options, _variables(weights, f"{group}/cell")))
+        elif kind == "Bidirectional" and options.get("merge_mode") == "concat" and _plain_recurrent(
+                options["layer"]["class_name"], options["layer"]["config"]):
+            inner_kind, inner = options["layer"]["class_name"], options["layer"]["config"]
+            layers.append(_Bidirectional(
+                _recurrent(inner_kind, inner, _variables(weights, f"{group}/forward_layer/cell")),
+                _recurrent(inner_kind, inner, _variables(weights, f"{group}/backward_layer/cell")),
+            ))
         else:
             raise PipelineError(f"{path}: layer {options.get('name')} ({kind}) is not supported by NumPy inference")
     return Forecaster(layers=tuple(layers))
 
 
-def _plain_lstm(options: dict) -> bool:
-    return (options.get("use_bias", True) and not options.get("go_backwards") and not options.get("stateful")
-            and options.get("activation") in _ACTIVATIONS and options.get("recurrent_activation") in _ACTIVATIONS)
+_RECURRENT = {"LSTM": _Lstm, "GRU": _Gru}
+
+
+def _variables(weights: h5py.File, group: str) -> list[np.ndarray]:
+    arrays, index = [], 0
+    while f"{group}/vars/{index}" in weights:
+        arrays.append(np.asarray(weights[f"{group}/vars/{index}"], dtype="float64"))
+        index += 1
+    return arrays
+
+
+def _recurrent(kind: str, options: dict, variables: list[np.ndarray]) -> _Lstm | _Gru:
+    return _RECURRENT[kind](*variables, options["activation"], options["recurrent_activation"],
+                            options["return_sequences"])
+
+
+def _plain_recurrent(kind: str, options: dict) -> bool:
+    """A layer this module reproduces exactly: no reversed or stateful reading, known activations."""
+    return (kind in _RECURRENT and options.get("use_bias", True) and not options.get("go_backwards")
+            and not options.get("stateful") and options.get("activation") in _ACTIVATIONS
+            and options.get("recurrent_activation") in _ACTIVATIONS
+            and (kind != "GRU" or options.get("reset_after", True)))

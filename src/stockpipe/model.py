@@ -63,22 +63,39 @@ def set_seed(seed: int) -> None:
 
 
 def build_model(window: int, n_features: int, layers: int, units: int, dropout_rate: float,
-                learning_rate: float, fused: bool = True) -> keras.Model:
-    """Stacked LSTM over ``window`` days of ``n_features`` inputs, Dense head, MSE loss, Adam.
+                learning_rate: float, fused: bool = True, *, cell: str = "lstm", bidirectional: bool = False,
+                recurrent_dropout: float = 0.0, l2: float = 0.0, dense_units: int = 0) -> keras.Model:
+    """Stacked recurrent layers over ``window`` days of ``n_features`` inputs, Dense head, MSE, Adam.
 
-    Dropout sits between layers rather than inside the LSTM cells, which keeps the layers
-    eligible for the fast kernels (fused on a CPU, cuDNN on a GPU). ``fused=False`` builds
-    the same model from plain ``keras.layers.LSTM`` layers.
+    Args:
+        cell: "lstm" or "gru".
+        bidirectional: Read each window forwards and backwards (outputs concatenated).
+        recurrent_dropout: Dropout on the recurrent state inside the cells. It rules out the
+            fast kernels (fused on a CPU, cuDNN on a GPU), so training is much slower.
+        l2: L2 penalty on the kernels of every layer.
+        dense_units: Width of a ReLU layer before the head; 0 for none.
+        fused: Use FusedLSTM for LSTM layers; False builds plain ``keras.layers.LSTM``.
+
+    Dropout sits between layers rather than inside the cells, which keeps the layers eligible
+    for the fast kernels.
     """
-    lstm_layer = FusedLSTM if fused else keras.layers.LSTM
+    recurrent = {"lstm": FusedLSTM if fused else keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=(window, n_features), name="window")
     hidden = inputs
     for index in range(layers):
-        hidden = lstm_layer(units, return_sequences=index < layers - 1, name=f"lstm_{index + 1}")(hidden)
+        layer = recurrent(units, return_sequences=index < layers - 1, recurrent_dropout=recurrent_dropout,
+                          kernel_regularizer=regularizer, name=f"{cell}_{index + 1}")
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
+        hidden = layer(hidden)
         if dropout_rate > 0:
             hidden = keras.layers.Dropout(dropout_rate, name=f"dropout_{index + 1}")(hidden)
-    outputs = keras.layers.Dense(1, name="next_day")(hidden)
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
+    if dense_units:
+        hidden = keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=regularizer,
+                                    name="hidden")(hidden)
+    outputs = keras.layers.Dense(1, kernel_regularizer=regularizer, name="next_day")(hidden)
+    model = keras.Model(inputs, outputs, name=f"{cell}_forecaster")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     return model
 
@@ -113,13 +130,18 @@ def save_model(model: keras.Model, path) -> None:
 
     The file then loads anywhere Keras does, without this project's code.
     """
-    lstm = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
-    dropout = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
-    window, n_features = model.input_shape[1:]
-    plain = build_model(window, n_features, len(lstm), lstm[0].units, dropout[0] if dropout else 0.0,
-                        learning_rate=1e-3, fused=False)
+    plain = keras.models.clone_model(model, clone_function=_without_fused_layers)
     plain.set_weights(model.get_weights())
     plain.save(path)
+
+
+def _without_fused_layers(layer: keras.layers.Layer) -> keras.layers.Layer:
+    if isinstance(layer, FusedLSTM):
+        return keras.layers.LSTM.from_config(layer.get_config())
+    if isinstance(layer, keras.layers.Bidirectional) and isinstance(layer.forward_layer, FusedLSTM):
+        inner = keras.layers.LSTM.from_config(layer.forward_layer.get_config())
+        return keras.layers.Bidirectional(inner, merge_mode=layer.merge_mode, name=layer.name)
+    return layer.__class__.from_config(layer.get_config())
 
 
 def load_model(path) -> keras.Model:

@@ -209,6 +209,11 @@ class ModelParams(_Section):
     layers: int = Field(1, ge=1, le=8)
     units: int = Field(32, ge=1, le=4096)
     dropout: float = Field(0.1, ge=0, lt=1)
+    cell: Literal["lstm", "gru"] = "lstm"
+    bidirectional: bool = Field(False, strict=True)
+    l2: float = Field(0.0, ge=0)
+    recurrent_dropout: float = Field(0.0, ge=0, lt=1)
+    dense_units: int = Field(0, ge=0, le=4096)
 
 
 class TrainParams(_Section):

@@ -6,9 +6,17 @@ from stockpipe.inference import load_forecaster
 from stockpipe.model import build_model, load_model, predict, save_model
 
 
+ARCHITECTURES = [
+    {}, {"cell": "gru"}, {"bidirectional": True}, {"cell": "gru", "bidirectional": True},
+    {"dense_units": 4, "l2": 0.01}, {"recurrent_dropout": 0.2},
+]
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES, ids=lambda options: str(options) or "plain")
 @pytest.mark.parametrize("layers", [1, 2])
-def test_numpy_forward_pass_matches_keras(tmp_path, layers):
-    model = build_model(window=7, n_features=5, layers=layers, units=6, dropout_rate=0.3, learning_rate=0.01)
+def test_numpy_forward_pass_matches_keras(tmp_path, layers, architecture):
+    model = build_model(window=7, n_features=5, layers=layers, units=6, dropout_rate=0.3, learning_rate=0.01,
+                        **architecture)
     rng = np.random.default_rng(layers)
     # Large random weights drive the gates well away from 0.5, so a wrong gate order would show.
     model.set_weights([rng.normal(0, 0.5, weights.shape) for weights in model.get_weights()])

@@ -280,3 +280,24 @@ def test_news_settings_are_accepted():
 def test_bad_sentiment_settings_name_the_key(sentiment, message):
     with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
         parse_params({"sentiment": sentiment})
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model": {"cell": "rnn"}}, r"model\.cell: Input should be 'lstm' or 'gru' \(got 'rnn'\)"),
+        ({"model": {"bidirectional": "yes"}}, r"model\.bidirectional: Input should be a valid boolean"),
+        ({"model": {"l2": -0.1}}, r"model\.l2: Input should be greater than or equal to 0"),
+        ({"model": {"recurrent_dropout": 1.0}}, r"model\.recurrent_dropout: Input should be less than 1"),
+        ({"model": {"dense_units": -1}}, r"model\.dense_units: Input should be greater than or equal to 0"),
+    ],
+)
+def test_architecture_params_are_checked(changes, message):
+    with pytest.raises(PipelineError, match=message):
+        parse_params(changes)
+
+
+def test_architecture_params_default_to_a_plain_lstm():
+    model = parse_params({}).model
+    assert (model.cell, model.bidirectional, model.l2, model.recurrent_dropout, model.dense_units) == (
+        "lstm", False, 0.0, 0.0, 0)
