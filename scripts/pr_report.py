@@ -1,6 +1,7 @@
-"""Print the pull-request report: verdict, params and metrics diffs against a base revision, forecast.
+"""Print the pull-request report: verdict, params and metrics diffs against a base revision, live errors, forecast.
 
-Run from the repository root after `dvc repro`, e.g. `python scripts/pr_report.py --base origin/main`.
+Run from the repository root after `dvc repro`, e.g.
+`python scripts/pr_report.py --base origin/main --monitor metrics/monitor.json`.
 """
 
 import argparse
@@ -32,28 +33,41 @@ def dvc_diff(kind: str, base: str) -> str:
     return result.stdout
 
 
+def read_json_object(path: str) -> dict:
+    """A JSON file holding one object, or a one-line PipelineError."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: file not found (run `dvc repro` first)") from None
+    except json.JSONDecodeError as error:
+        raise PipelineError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise PipelineError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
     parser.add_argument("--metrics", default="metrics/metrics.json")
     parser.add_argument("--forecast", default="metrics/forecast.csv")
+    parser.add_argument("--monitor", help="the monitor stage's JSON (metrics/monitor.json); without it, no "
+                                          "live-forecast section")
     args = parser.parse_args()
     params_diff = dvc_diff("params", args.base)
     metrics_diff = dvc_diff("metrics", args.base)
+    metrics = read_json_object(args.metrics)
+    monitor = read_json_object(args.monitor) if args.monitor else None
     try:
-        metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
         with open(args.forecast, newline="", encoding="utf-8") as handle:
             forecast = list(csv.DictReader(handle))
     except FileNotFoundError as error:
         raise PipelineError(f"{error.filename}: file not found (run `dvc repro` first)") from None
-    except json.JSONDecodeError as error:
-        raise PipelineError(f"{args.metrics}: not valid JSON ({error})") from None
-    if not isinstance(metrics, dict):
-        raise PipelineError(f"{args.metrics}: expected a JSON object, got {type(metrics).__name__}")
     try:
-        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast)
+        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor)
     except ValueError as error:
-        raise PipelineError(f"{args.metrics} / {args.forecast}: {error}") from None
+        files = " / ".join(filter(None, (args.metrics, args.forecast, args.monitor)))
+        raise PipelineError(f"{files}: {error}") from None
     print(report, end="")
 
 

@@ -28,7 +28,7 @@ def main() -> None:
         if source == "none":
             continue
         if source == "csv":
-            frames["csv"], counts["csv"] = read_news_csv(news_params.path, ticker, news_params.timezone)
+            frames["csv"], counts["csv"] = read_news_csv(news_params.path, ticker, news_params.timezone, today=today)
             continue
         session = session or make_session()
         for feed in SOURCE_FEEDS[source]:

@@ -29,8 +29,11 @@ def main() -> None:
     parser.add_argument("--refreshed", help="file of the refresh@prices stage, used when data.refresh lists prices")
     args = parser.parse_args()
     data = load_params().data
+    today = datetime.datetime.now(datetime.UTC).date()
     labels = {"source": data.source, "ticker": data.ticker,
               "adjusted": data.adjusted if data.source in LIVE_SOURCES else None}
+    # How a file was read (null for live sources), for metrics/data_quality.json.
+    read = {"encoding": None, "delimiter": None}
     if args.refreshed and "prices" in data.refresh:
         prices = read_parquet(args.refreshed)
         if {key: prices.attrs.get(key) for key in labels} != labels:
@@ -40,17 +43,21 @@ def main() -> None:
         log.info("asking %s for %s", data.source, data.ticker)
         prices = download(
             data.source, make_session(), data.base_url, data.ticker, data.start, data.end, adjusted=data.adjusted,
-            today=datetime.datetime.now(datetime.UTC).date(), api_key=os.environ.get(variable) if variable else None,
+            today=today, api_key=os.environ.get(variable) if variable else None,
         )
     elif data.source == "sample":
-        prices = filter_range(load_sample(), data.start, data.end, "data.source=sample")
+        sample = load_sample()
+        read = {key: sample.attrs[key] for key in read}
+        prices = filter_range(sample, data.start, data.end, "data.source=sample")
     else:
         path = Path(data.path)
         if TRACKED_DIR.resolve() not in path.resolve().parents:
             log.warning("%s is outside %s/: DVC will not notice when the file changes", path, TRACKED_DIR)
-        prices = filter_range(read_price_csv(path, data.date_format), data.start, data.end, "data.source=csv")
+        raw = read_price_csv(path, data.date_format, today=today)
+        read = {key: raw.attrs[key] for key in read}
+        prices = filter_range(raw, data.start, data.end, "data.source=csv")
     # `adjusted` is null for sample and csv: their prices are used as written.
-    prices.attrs = labels
+    prices.attrs = {**labels, **read}
     write_parquet(prices, args.out)
     kind = {True: "adjusted for splits and dividends", False: "as traded", None: "as written"}[labels["adjusted"]]
     log.info("%s %s: %d rows, %s .. %s, %s", data.source, data.ticker, len(prices),

@@ -8,11 +8,18 @@ from pathlib import Path
 from dvclive import Live
 
 from stockpipe import columns as col
-from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_json
 from stockpipe.model import build_model, fit_model, live_callback, save_model, set_seed
 from stockpipe.params import load_params
-from stockpipe.windows import Scaler, input_columns, stack_parts, target_rows, target_values, windows_for
+from stockpipe.windows import (
+    Scaler,
+    check_window_fits,
+    input_columns,
+    stack_parts,
+    target_rows,
+    target_values,
+    windows_for,
+)
 
 log = logging.getLogger("train")
 
@@ -28,11 +35,8 @@ def main() -> None:
     train = read_parquet(Path(args.split_dir) / "train.parquet")
     val = read_parquet(Path(args.split_dir) / "val.parquet")
     window, target = model_params.window, model_params.target
-    if len(train) <= window + 1:
-        raise PipelineError(
-            f"params.yaml: model.window={window} is too long for {len(train)} training rows; use a shorter window"
-        )
     table = stack_parts([train, val])
+    check_window_fits(window, len(train))
     inputs = input_columns(params.features, target)
     rows_train = target_rows(0, len(train), window)
     rows_val = target_rows(len(train), len(table), window)

@@ -2,28 +2,38 @@
 
 The rules, in the order applied (each count lands in metrics/data_quality.json):
 
-1. ``duplicate_dates``: rows sharing a date keep the last one (later rows in an export
-   are corrections); ``unsorted_rows``: rows are sorted by date.
+1. ``unsorted_rows``: rows are sorted by date. ``duplicate_dates``: rows sharing a date
+   keep the last one; ``duplicate_dates_conflicting`` counts those of them whose values
+   differed from the row kept (also logged, with the first such date). The last row wins
+   because later rows in an export are corrections: providers re-send the latest bar once
+   the session has closed, and a spreadsheet's appended row is the one typed later.
+   Stopping the run instead would fail every such download, and the count makes the
+   choice visible in the metrics.
 2. ``off_calendar_rows``: rows on days that are not sessions of the exchange (weekends,
    holidays) are dropped; ``missing_sessions`` counts sessions with no row.
 3. ``gap_rows_dropped``: when a run of missing sessions is longer than
    ``clean.max_gap_sessions``, rows before the last such gap are dropped, so the model
-   sees one contiguous history.
+   sees one contiguous history (``longest_gap_sessions`` is the longest run seen).
 4. ``nonpositive_prices``: zero or negative prices become missing; ``negative_volume``:
    negative volumes become missing.
 5. ``close_forward_filled``: a missing close takes the previous close, for at most
-   ``clean.ffill_limit`` sessions in a row; ``rows_missing_close_dropped``: longer runs
-   are dropped. ``ohlc_filled_from_close``: a missing open, high or low takes that day's
-   close; ``volume_filled_zero``: a missing volume becomes 0.
-6. ``ohlc_inconsistent_fixed``: high is raised to max(open, close) and low lowered to
+   ``clean.ffill_limit`` sessions in a row; ``rows_missing_close_dropped``: the rest of a
+   longer run is dropped. Dropped rows are missing sessions like any other, so rule 3 is
+   applied again: a long run of missing closes cuts the history as a gap does.
+6. ``high_low_swapped``: a high below the low is read as the two columns swapped on that
+   row and swapped back. ``ohlc_filled_from_close``: a missing open, high or low takes that
+   day's close; ``volume_filled_zero``: a missing volume becomes 0.
+7. ``ohlc_inconsistent_fixed``: high is raised to max(open, close) and low lowered to
    min(open, close) where they violate High >= max(Open, Close) >= min(Open, Close) >= Low.
-7. ``return_outliers``: close-to-close log returns whose robust z-score (median and MAD
+8. ``return_outliers``: close-to-close log returns whose robust z-score (median and MAD
    of the training slice only) exceeds ``clean.outlier_zscore``. With ``outlier_action:
    keep`` (default) they are counted and kept, since real crashes are real; with
    ``drop`` the rows are removed.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
@@ -32,19 +42,31 @@ from stockpipe import columns as col
 from stockpipe.calendar import sessions_between
 from stockpipe.errors import PipelineError
 
+log = logging.getLogger(__name__)
+
 # Scales the median absolute deviation to a standard deviation for normal data.
 _MAD_TO_STD = 1.4826
 
 
 def _dedupe_and_sort(prices: pd.DataFrame, report: dict) -> pd.DataFrame:
     report["unsorted_rows"] = int((prices[col.DATE].diff() < pd.Timedelta(0)).sum())
-    ordered = prices.sort_values(col.DATE, kind="stable")
-    deduped = ordered.drop_duplicates(col.DATE, keep="last")
-    report["duplicate_dates"] = int(len(ordered) - len(deduped))
+    ordered = prices.sort_values(col.DATE, kind="stable").reset_index(drop=True)
+    dropped = ordered.duplicated(col.DATE, keep="last").to_numpy()
+    deduped = ordered[~dropped]
+    kept = deduped.set_index(col.DATE)[col.OHLCV].loc[ordered.loc[dropped, col.DATE]].to_numpy()
+    values = ordered.loc[dropped, col.OHLCV].to_numpy()
+    differs = ~((values == kept) | (np.isnan(values) & np.isnan(kept))).all(axis=1)
+    report["duplicate_dates"] = int(dropped.sum())
+    report["duplicate_dates_conflicting"] = int(differs.sum())
+    if differs.any():
+        first = ordered[dropped][differs].iloc[0]
+        log.warning("%d rows share a date with a later row but not its values; the later row was kept "
+                    "(first: %s, close %s, then %s)", differs.sum(), first[col.DATE].date(), first[col.CLOSE],
+                    deduped.set_index(col.DATE).loc[first[col.DATE], col.CLOSE])
     return deduped.reset_index(drop=True)
 
 
-def _align_to_calendar(prices: pd.DataFrame, exchange: str, max_gap: int, report: dict) -> pd.DataFrame:
+def _align_to_calendar(prices: pd.DataFrame, exchange: str, report: dict) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     sessions = sessions_between(exchange, prices[col.DATE].iloc[0], prices[col.DATE].iloc[-1])
     on_calendar = prices[col.DATE].isin(sessions)
     report["off_calendar_rows"] = int((~on_calendar).sum())
@@ -53,20 +75,25 @@ def _align_to_calendar(prices: pd.DataFrame, exchange: str, max_gap: int, report
         raise PipelineError(f"no price rows fall on {exchange} sessions (check data.exchange)")
     sessions = sessions[(sessions >= prices[col.DATE].iloc[0]) & (sessions <= prices[col.DATE].iloc[-1])]
     report["missing_sessions"] = int(len(sessions) - len(prices))
+    return prices, sessions
+
+
+def _cut_at_long_gaps(prices: pd.DataFrame, sessions: pd.DatetimeIndex, max_gap: int, report: dict) -> pd.DataFrame:
     # Sessions skipped between consecutive rows: position difference on the calendar minus one.
     position = sessions.get_indexer(prices[col.DATE])
     skipped = np.diff(position) - 1
     long_gaps = np.flatnonzero(skipped > max_gap)
-    report["longest_gap_sessions"] = int(skipped.max()) if len(skipped) else 0
-    report["gap_rows_dropped"] = 0
+    longest = int(skipped.max()) if len(skipped) else 0
+    report["longest_gap_sessions"] = max(report.get("longest_gap_sessions", 0), longest)
+    report["gap_rows_dropped"] = report.get("gap_rows_dropped", 0)
     if len(long_gaps):
         first_kept = long_gaps[-1] + 1
-        report["gap_rows_dropped"] = int(first_kept)
+        report["gap_rows_dropped"] += int(first_kept)
         prices = prices.iloc[first_kept:].reset_index(drop=True)
     return prices
 
 
-def _repair_values(prices: pd.DataFrame, ffill_limit: int, report: dict) -> pd.DataFrame:
+def _repair_values(prices: pd.DataFrame, sessions: pd.DatetimeIndex, params, report: dict) -> pd.DataFrame:
     prices = prices.copy()
     ohlc = prices[col.OHLC]
     nonpositive = ohlc <= 0
@@ -77,13 +104,19 @@ def _repair_values(prices: pd.DataFrame, ffill_limit: int, report: dict) -> pd.D
     prices.loc[negative_volume, col.VOLUME] = np.nan
 
     missing_close = prices[col.CLOSE].isna()
-    filled = prices[col.CLOSE].ffill(limit=ffill_limit) if ffill_limit else prices[col.CLOSE]
+    filled = prices[col.CLOSE].ffill(limit=params.ffill_limit) if params.ffill_limit else prices[col.CLOSE]
     report["close_forward_filled"] = int((missing_close & filled.notna()).sum())
     prices[col.CLOSE] = filled
     still_missing = prices[col.CLOSE].isna()
     report["rows_missing_close_dropped"] = int(still_missing.sum())
     prices = prices[~still_missing].reset_index(drop=True)
+    if prices.empty:
+        raise PipelineError("no price row has a close (every close is missing or not positive)")
+    prices = _cut_at_long_gaps(prices, sessions, params.max_gap_sessions, report)
 
+    swapped = prices[col.HIGH] < prices[col.LOW]
+    report["high_low_swapped"] = int(swapped.sum())
+    prices.loc[swapped, [col.HIGH, col.LOW]] = prices.loc[swapped, [col.LOW, col.HIGH]].to_numpy()
     report["ohlc_filled_from_close"] = int(prices[[col.OPEN, col.HIGH, col.LOW]].isna().to_numpy().sum())
     for name in (col.OPEN, col.HIGH, col.LOW):
         prices[name] = prices[name].fillna(prices[col.CLOSE])
@@ -131,8 +164,9 @@ def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: fl
     if prices.empty:
         raise PipelineError("no price rows to clean")
     prices = _dedupe_and_sort(prices, report)
-    prices = _align_to_calendar(prices, exchange, params.max_gap_sessions, report)
-    prices = _repair_values(prices, params.ffill_limit, report)
+    prices, sessions = _align_to_calendar(prices, exchange, report)
+    prices = _cut_at_long_gaps(prices, sessions, params.max_gap_sessions, report)
+    prices = _repair_values(prices, sessions, params, report)
     outliers = return_outliers(prices[col.CLOSE], int(len(prices) * train_fraction), params.outlier_zscore)
     report["return_outliers"] = int(outliers.sum())
     report["outlier_rows_dropped"] = 0

@@ -34,3 +34,10 @@ ACTUAL = "actual"
 PREDICTED = "predicted"
 NAIVE = "naive"
 PREDICTED_CLOSE = "predicted_close"
+LOWER = "lower"
+UPPER = "upper"
+
+# The live-forecast history (monitor stage): one row per forecast step.
+FORECAST_MADE_ON = "forecast_made_on"  # the last data date, whose close the forecast starts from
+STEP = "step"  # 1 for the first session after forecast_made_on
+HISTORY_COLUMNS = [FORECAST_MADE_ON, DATE, STEP, PREDICTED_CLOSE, ACTUAL, NAIVE]

@@ -20,6 +20,7 @@ import pandas as pd
 import talib
 
 from stockpipe import columns as col
+from stockpipe.errors import PipelineError
 
 
 def feature_columns(params) -> list[str]:
@@ -119,7 +120,14 @@ def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params) -> tuple[p
     table = table[[col.DATE, *col.OHLCV, *names]]
     complete = table[names].notna().all(axis=1).to_numpy()
     # Warm-up is a prefix; anything incomplete after the first complete row would be a bug.
-    first = int(np.argmax(complete)) if complete.any() else len(table)
+    if not complete.any():
+        longest = max(*params.sma_windows, *params.ema_windows, params.rsi_window, params.bbands_window,
+                      params.macd.slow + params.macd.signal, params.atr_window, params.obv_window)
+        raise PipelineError(
+            f"all {len(table)} clean price rows are indicator warm-up (the longest features.* window needs about "
+            f"{longest} rows first); use more price history (an earlier data.start) or shorter features.* windows"
+        )
+    first = int(np.argmax(complete))
     report = {"rows_in": int(len(table)), "warmup_rows_dropped": first}
     table = table.iloc[first:].reset_index(drop=True)
     report["rows_out"] = int(len(table))

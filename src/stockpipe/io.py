@@ -1,13 +1,16 @@
-"""File edges shared by the stage entry points: atomic writes and the stage runner."""
+"""File edges shared by the stage entry points: reading users' CSV files, atomic writes, the stage runner."""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +19,141 @@ import pandas as pd
 from stockpipe.errors import PipelineError
 
 log = logging.getLogger(__name__)
+
+# Larger CSV files are refused before a byte is read. Every cell becomes a Python string, about
+# seven times the file's size in memory, so a 512 MiB file needs under 4 GB; a century of daily
+# prices is 2 MB and the largest public headline sets are a few hundred MB.
+MAX_CSV_BYTES = 512 * 1024**2
+# Delimiters of real exports: comma, semicolon (spreadsheets in locales with a decimal comma),
+# tab (spreadsheets' "text" export) and pipe; a tie goes to the first.
+CSV_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+
+
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def _open_text(path: Path | io.StringIO, encoding: str | None):
+    if isinstance(path, io.StringIO):
+        return io.StringIO(path.getvalue())
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
+def _first_bytes(path: Path) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        return stream.read(4)
+
+
+def read_csv_table(
+    path: str | Path | io.StringIO, source: str | None = None, na_values: Iterable[str] = ("",),
+    malformed: str = "error", max_bytes: int = MAX_CSV_BYTES,
+) -> tuple[pd.DataFrame, dict]:
+    """Read a CSV file that a person or a spreadsheet wrote, as text cells, or say in one line why not.
+
+    - A file above ``max_bytes`` is refused before it is read.
+    - Encoding: UTF-8, with or without a byte-order mark (which is dropped, so the first column
+      keeps its name); UTF-16 when it starts with its byte-order mark; otherwise cp1252, what
+      spreadsheets on Windows save. The encoding used is returned.
+    - Delimiter: whichever of ``CSV_DELIMITERS`` splits the header line into the most fields.
+    - Blank lines and lines of empty cells are skipped. Extra fields that are empty (a delimiter
+      at the end of each line) are ignored. Any other row whose field count differs from the
+      header's is malformed: a missing or extra cell would shift the values after it.
+
+    Args:
+        path: A file (``.gz`` is decompressed), or a text buffer holding a downloaded CSV.
+        source: Name that starts error messages; the path when not given.
+        na_values: Cell texts that mean "missing"; they become NaN.
+        malformed: "error" stops at the first malformed row, naming it; "drop" skips such
+            rows and counts them as ``rows_malformed``.
+
+    Returns:
+        The cells as strings (NaN where missing) indexed by line number, the header being
+        line 1, and ``{"encoding": ..., "delimiter": ...}`` (and ``rows_malformed``).
+    """
+    source = source or str(path)
+    if isinstance(path, io.StringIO):
+        encodings = [None]
+    else:
+        path = Path(path)
+        if path.is_dir():
+            raise PipelineError(f"{source}: is a folder, not a CSV file")
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise PipelineError(f"{source}: file not found") from None
+        if size > max_bytes:
+            raise PipelineError(f"{source}: {_size(size)} is over the {_size(max_bytes)} limit for a CSV file; "
+                                "keep only the rows you need (a date range, a ticker)")
+        first = _first_bytes(path)
+        encodings = [next((name for bom, name in _BOMS.items() if first.startswith(bom)), None)]
+        if encodings == [None]:
+            encodings = ["utf-8", "cp1252"]
+    for encoding in encodings:
+        try:
+            with _open_text(path, encoding) as stream:
+                frame, delimiter, dropped = _parse_csv(stream, source, malformed == "drop")
+            break
+        except UnicodeDecodeError as error:
+            if encoding == encodings[-1]:
+                raise PipelineError(f"{source}: not {' or '.join(encodings)} text (cannot decode byte "
+                                    f"0x{error.object[error.start]:02x}); save it as UTF-8 CSV") from None
+        except OSError as error:
+            raise PipelineError(f"{source}: cannot read ({error.strerror or error})") from None
+    read = {"encoding": encoding, "delimiter": delimiter}
+    if malformed == "drop":
+        read["rows_malformed"] = dropped
+    return frame.mask(frame.isin(list(na_values))), read
+
+
+def _parse_csv(stream, source: str, drop_malformed: bool) -> tuple[pd.DataFrame, str, int]:
+    lines = (line for line in stream if line.strip())
+    head = next(lines, None)
+    if head is None:
+        raise PipelineError(f"{source}: empty file (expected a header line, then one line per row)")
+    delimiter = max(CSV_DELIMITERS, key=lambda candidate: len(next(csv.reader([head], delimiter=candidate))))
+    reader = csv.reader(_chain(head, stream), delimiter=delimiter)
+    try:
+        header = next(reader)
+        width = len(header)
+        rows, numbers, dropped = [], [], 0
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != width:
+                if len(row) < width or any(cell.strip() for cell in row[width:]):
+                    if drop_malformed:
+                        dropped += 1
+                        continue
+                    raise PipelineError(
+                        f"{source}: row {reader.line_num}: {len(row)} fields, but the header has {width} "
+                        f"({CSV_DELIMITERS[delimiter]}-separated; expected one value per column)")
+                row = row[:width]
+            rows.append(row)
+            numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise PipelineError(f"{source}: row {reader.line_num}: cannot read as CSV ({error})") from None
+    if not rows:
+        raise PipelineError(f"{source}: no data rows, only the header ({', '.join(header)})")
+    # A name given twice gets a suffix, as pandas does ("Close", "Close.1"): the first is the one used.
+    seen: dict[str, int] = {}
+    columns = []
+    for name in header:
+        columns.append(f"{name}.{seen[name]}" if name in seen else name)
+        seen[name] = seen.get(name, 0) + 1
+    frame = pd.DataFrame(rows, columns=columns, index=pd.Index(numbers, name="line"), dtype=object)
+    return frame, delimiter, dropped
+
+
+def _chain(head: str, stream):
+    yield head
+    yield from stream
 
 
 @contextmanager

@@ -32,3 +32,50 @@ def forecast_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarra
         "direction_accuracy": float(np.mean(np.sign(predicted - naive) == np.sign(actual - naive))),
         "n_test": int(len(actual)),
     }
+
+
+def baseline_forecasts(close: np.ndarray, rows: np.ndarray, n_train: int, ma_window: int) -> dict[str, np.ndarray]:
+    """Next-day forecasts for ``rows`` from three baselines that need no model.
+
+    - naive: the previous close;
+    - drift: the previous close grown by the mean daily log return of the training slice
+      (a random walk with drift, fitted on training rows only);
+    - moving_average: the mean of the ``ma_window`` closes before the day.
+    """
+    close = np.asarray(close, dtype="float64")
+    previous = close[rows - 1]
+    drift = float(np.mean(np.diff(np.log(close[:n_train]))))
+    windows = np.lib.stride_tricks.sliding_window_view(close, ma_window)
+    # windows[k] holds closes k .. k+ma_window-1, so the window ending the day before row j is j-ma_window.
+    starts = np.maximum(rows - ma_window, 0)
+    moving_average = np.where(rows >= ma_window, windows[starts].mean(axis=1), previous)
+    return {"naive": previous, "drift": previous * np.exp(drift), "moving_average": moving_average}
+
+
+def mase(mae: float, train_close: np.ndarray) -> float:
+    """Mean absolute scaled error: ``mae`` over the naive forecast's MAE on the training slice."""
+    scale = float(np.mean(np.abs(np.diff(np.asarray(train_close, dtype="float64")))))
+    return mae / scale if scale > 0 else float("nan")
+
+
+def conformal_halfwidth(abs_log_residuals: np.ndarray, coverage: float) -> float:
+    """Split-conformal half-width, in log-price units, for intervals at ``coverage``.
+
+    The ceil((n + 1) * coverage)-th smallest absolute residual of n held-out (validation)
+    forecasts: with exchangeable errors, an interval of that half-width around the next
+    forecast holds the actual at least ``coverage`` of the time.
+
+    Raises:
+        ValueError: Too few residuals for that coverage.
+    """
+    residuals = np.sort(np.abs(np.asarray(abs_log_residuals, dtype="float64")))
+    rank = int(np.ceil((len(residuals) + 1) * coverage))
+    if rank > len(residuals):
+        raise ValueError(f"{len(residuals)} validation forecasts are too few for {coverage:.0%} intervals")
+    return float(residuals[rank - 1])
+
+
+def interval_coverage(actual: np.ndarray, predicted: np.ndarray, halfwidth: float) -> float:
+    """Share of ``actual`` prices inside predicted * exp(+-halfwidth)."""
+    log_error = np.abs(np.log(np.asarray(actual, dtype="float64") / np.asarray(predicted, dtype="float64")))
+    return float(np.mean(log_error <= halfwidth))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from pathlib import Path
@@ -11,12 +12,15 @@ import pandas as pd
 from stockpipe import columns as col
 from stockpipe.calendar import session_of
 from stockpipe.errors import PipelineError
+from stockpipe.io import read_csv_table
 
 _TIME_NAMES = ["timestamp", "datetime", "time", "date", "published", "publishedat", "published_at"]
 _HEADLINE_NAMES = ["headline", "headlines", "title"]
 _TICKER_NAMES = ["ticker", "stock", "symbol"]
 # A date alone, e.g. 2020-06-05, 5-Jun-20 or 05/06/2020: it counts for that day's session.
 _HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+# 05/06/2020, 5.6.20 or 05-06-2020 10:30: day and month as numbers, in an order the value may not tell.
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?=$|[ T])")
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -127,24 +131,66 @@ def parse_timestamps(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Se
     return parsed, parsed.isna()
 
 
-def read_news_csv(path: str | Path, ticker: str | None, timezone: str) -> tuple[pd.DataFrame, dict]:
+def numeric_dates_to_iso(text: pd.Series, source: str) -> pd.Series:
+    """Rewrite numeric D/M/Y or M/D/Y dates as YYYY-MM-DD, in the one order the values allow.
+
+    pandas would read 05/06/2020 as 6 May without a word. As for prices, the order comes
+    from a value whose day exceeds 12; a file where every such date fits both orders, or
+    where some fit only one and others only the other, is refused, naming the rows. Other
+    values pass unchanged. Rows are named by the index (the file's line numbers).
+    """
+    parts = text.str.extract(_NUMERIC_DATE)
+    found = parts[0].notna()
+    if not found.any():
+        return text
+    first, second = parts[0][found].astype(int), parts[1][found].astype(int)
+    day_first, month_first = first > 12, second > 12
+    if day_first.any() and month_first.any():
+        row_day, row_month = first.index[day_first][0], second.index[month_first][0]
+        raise PipelineError(
+            f"{source}: dates mix day-first and month-first orders: row {row_day} {text[row_day]!r} can only be "
+            f"day-first, row {row_month} {text[row_month]!r} only month-first (expected one order throughout)")
+    if not (day_first.any() or month_first.any()):
+        row = first.index[0]
+        raise PipelineError(
+            f"{source}: row {row}: date {text[row]!r} could be day-first or month-first, as could every numeric date "
+            "in the file; write the dates as YYYY-MM-DD")
+    rewritten = text.copy()
+    for row in text.index[found]:
+        match = _NUMERIC_DATE.match(text[row])
+        day, month = (match[1], match[2]) if day_first.any() else (match[2], match[1])
+        year = int(match[3])
+        if len(match[3]) == 2:
+            # As strptime's %y reads them: 69 .. 99 are 19xx, 00 .. 68 are 20xx.
+            year += 2000 if year < 69 else 1900
+        rewritten[row] = f"{year:04d}-{int(month):02d}-{int(day):02d}{text[row][match.end():]}"
+    return rewritten
+
+
+def read_news_csv(
+    path: str | Path, ticker: str | None, timezone: str, today: datetime.date | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Read a long-format headline file: a time or date column, a headline, optionally a ticker.
 
-    Rows whose date cannot be read (for example "Jul-18", which has no day) or whose
-    headline is empty are dropped and counted. When the file has a ticker column, only
-    rows for ``ticker`` are kept.
+    The encoding and delimiter are found as ``io.read_csv_table`` says. Rows are dropped and
+    counted when their date cannot be read (for example "Jul-18", which has no day:
+    ``rows_bad_date``), is later than the day after ``today`` (``rows_future_date``: a
+    mistyped year, which would be scored for a session that has not happened), when the
+    headline is empty (``rows_empty_headline``),
+    or when the row repeats an earlier one exactly: same time, headline and ticker
+    (``rows_duplicate``; a press release filed twice). Numeric dates are read in the order
+    ``numeric_dates_to_iso`` finds. A row with more or fewer fields than the header (a
+    headline broken across lines) is dropped and counted (``rows_malformed``) before the
+    ticker is looked at. When the file has a ticker column, only rows for ``ticker`` are kept.
 
     Returns:
-        The headlines (timestamp in UTC, headline, ticker) sorted by time, and counts of
-        what was dropped.
+        The headlines (timestamp in UTC, headline, ticker) sorted by time, and the counts
+        of what was dropped, with the file's encoding and delimiter.
     """
     source = str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except FileNotFoundError:
-        raise PipelineError(f"{source}: file not found") from None
-    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise PipelineError(f"{source}: cannot read as CSV ({str(error).splitlines()[0]})") from None
+    # A headline file is often scraped: a record broken across lines is dropped and counted,
+    # not a reason to stop (a price file's malformed row is).
+    raw, read = read_csv_table(path, source, malformed="drop")
     time_column, headline_column = _pick(raw, _TIME_NAMES), _pick(raw, _HEADLINE_NAMES)
     if time_column is None or headline_column is None:
         raise PipelineError(
@@ -152,25 +198,39 @@ def read_news_csv(path: str | Path, ticker: str | None, timezone: str) -> tuple[
             f"({'/'.join(_HEADLINE_NAMES)}); found {', '.join(map(str, raw.columns))}"
         )
     ticker_column = _pick(raw, _TICKER_NAMES)
-    counts = {"rows_read": int(len(raw))}
+    malformed = read.pop("rows_malformed")
+    counts = {"rows_read": int(len(raw)) + malformed, "rows_malformed": malformed}
     if ticker_column is not None and ticker:
         available = raw[ticker_column].dropna().unique()
+        rows = len(raw)
         raw = raw[raw[ticker_column].str.upper() == ticker.upper()]
-        counts["rows_other_tickers"] = counts["rows_read"] - int(len(raw))
+        counts["rows_other_tickers"] = rows - int(len(raw))
         if raw.empty:
             shown = ", ".join(sorted(map(str, available))[:8])
             raise PipelineError(f"{source}: no headlines for ticker {ticker} (file has {shown}, ...)")
-    timestamps, unreadable = parse_timestamps(raw[time_column], timezone)
+    times = numeric_dates_to_iso(raw[time_column].astype("string").str.strip(), source)
+    timestamps, unreadable = parse_timestamps(times, timezone)
+    future = pd.Series(False, index=raw.index)
+    if today is not None:
+        future = ~unreadable & (timestamps >= pd.Timestamp(today, tz="UTC") + pd.Timedelta(days=2))
     headlines = raw[headline_column].astype("string").str.strip()
     empty = headlines.isna() | (headlines == "")
-    keep = ~unreadable & ~empty
+    tickers = raw[ticker_column].astype("string") if ticker_column is not None else pd.Series(ticker, index=raw.index)
+    keep = ~unreadable & ~future & ~empty
+    repeated = pd.DataFrame({"time": timestamps, "headline": headlines, "ticker": tickers})[keep].duplicated()
     counts["rows_bad_date"] = int(unreadable.sum())
-    counts["rows_empty_headline"] = int((empty & ~unreadable).sum())
+    counts["rows_future_date"] = int(future.sum())
+    counts["rows_empty_headline"] = int((empty & ~unreadable & ~future).sum())
+    counts["rows_duplicate"] = int(repeated.sum())
+    keep[repeated.index[repeated]] = False
     news = news_frame(timestamps[keep].values, headlines[keep].values, ticker, "csv", [None] * int(keep.sum()))
     if ticker_column is not None:
         news[col.TICKER] = raw[ticker_column][keep].astype("string").values
     news = news.sort_values(col.TIMESTAMP, kind="stable").reset_index(drop=True)
     counts["headlines"] = int(len(news))
+    counts.update(read)
     if news.empty:
-        raise PipelineError(f"{source}: no usable headlines ({counts['rows_bad_date']} rows had unreadable dates)")
+        raise PipelineError(f"{source}: no usable headlines ({counts['rows_bad_date']} rows had unreadable dates, "
+                            f"{counts['rows_future_date']} future dates, {counts['rows_empty_headline']} empty "
+                            "headlines)")
     return news, counts

@@ -63,6 +63,8 @@ class DataParams(_Section):
     def _csv_needs_path(self):
         if self.source == "csv" and not self.path:
             raise ValueError("data.path must be set when data.source is 'csv'")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"data.start ({self.start}) is after data.end ({self.end})")
         return self
 
     @model_validator(mode="after")
@@ -223,8 +225,26 @@ class TrainParams(_Section):
     patience: int = Field(5, ge=1)
 
 
+class EvaluateParams(_Section):
+    ma_window: int = Field(5, ge=1)
+    fail_below_naive: bool = Field(False, strict=True)
+
+
 class PredictParams(_Section):
     horizon: int = Field(5, ge=1, le=260)
+    coverage: float = Field(0.9, gt=0, lt=1)
+
+
+class MonitorParams(_Section):
+    window: int = Field(20, ge=1, le=100_000)  # the latest scored forecasts the live errors cover
+    min_scored: int = Field(5, ge=1)  # first steps in the window before drift is judged
+    drift_ratio: float = Field(1.5, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _min_scored_within_window(self):
+        if self.min_scored > self.window:
+            raise ValueError(f"monitor.min_scored ({self.min_scored}) cannot exceed monitor.window ({self.window})")
+        return self
 
 
 class Params(_Section):
@@ -237,7 +257,9 @@ class Params(_Section):
     split: SplitParams = Field(default_factory=SplitParams)
     model: ModelParams = Field(default_factory=ModelParams)
     train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     predict: PredictParams = Field(default_factory=PredictParams)
+    monitor: MonitorParams = Field(default_factory=MonitorParams)
 
 
 def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -257,10 +279,24 @@ def _describe(error: dict) -> str:
         suggestion = difflib.get_close_matches(key, _known_keys(Params), n=1)
         hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
         return f"unknown key '{key}'{hint}"
-    message = error["msg"].removeprefix("Value error, ")
+    # "or instance of ModelParams" names a class of this module, which means nothing in params.yaml.
+    message = re.sub(r" or instance of \w+", "", error["msg"].removeprefix("Value error, "))
     if not key:
         return message
-    return f"{key}: {message} (got {error.get('input')!r})"
+    got = error.get("input")
+    hint = ""
+    if error["type"] == "model_type" and isinstance(got, str):
+        hint = "; write one 'key: value' per line, indented under the section"
+    if error["type"] == "model_type" and got is None:
+        hint = "; the section is empty: give it keys or remove it"
+    if error["type"] == "literal_error" and isinstance(got, str):
+        allowed = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        suggestion = difflib.get_close_matches(got.lower(), allowed, n=1)
+        hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+    if error["type"] == "value_error" and isinstance(got, dict):
+        # A rule across a section's keys: the message names the keys and values that disagree.
+        return f"{key}: {message}"
+    return f"{key}: {message} (got {got!r}{hint})"
 
 
 def parse_params(raw: dict, source: str = "params.yaml") -> Params:
@@ -281,13 +317,61 @@ def parse_params(raw: dict, source: str = "params.yaml") -> Params:
         raise PipelineError(f"{source}: {_describe(error.errors()[0])}") from None
 
 
+# A params file is a page of settings; anything larger is not one and is refused unread.
+MAX_PARAMS_BYTES = 1024**2
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, first_line: int, line: int):
+        super().__init__(f"line {line}: key '{key}' is given twice (first on line {first_line}); keep one")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML safe loading that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        lines = {}
+        for key_node, _ in node.value:
+            # Keys merged in with `<<:` may be overridden; only keys written in this mapping count.
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = self.construct_object(key_node), key_node.start_mark.line + 1
+            if key in lines:
+                raise _DuplicateKey(key, lines[key], line)
+            lines[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml with YAML safe loading."""
+    """Read and validate params.yaml: UTF-8 (a byte-order mark is allowed), YAML safe loading,
+    no key given twice, at least one section, at most ``MAX_PARAMS_BYTES``."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        size = path.stat().st_size
+        if size > MAX_PARAMS_BYTES:
+            raise PipelineError(f"{path}: {size / 1024**2:.1f} MiB is over the {MAX_PARAMS_BYTES // 1024**2} MiB "
+                                "limit for a params file")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise PipelineError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                            "save the file as UTF-8") from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # safe: the loader is a SafeLoader
+    except _DuplicateKey as error:
+        raise PipelineError(f"{path}: {error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        tabs = "; indent with spaces, not tabs" if "'\\t'" in str(error.problem) else ""
+        raise PipelineError(f"{path}: {where}not valid YAML ({error.problem}{tabs})") from None
     except yaml.YAMLError as error:
         raise PipelineError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if raw is None:
+        raise PipelineError(f"{path}: no settings (the file is empty or only comments); "
+                            "expected sections such as data:, model: and train:")
     return parse_params(raw, str(path))

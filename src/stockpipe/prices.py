@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import io
 import re
@@ -12,6 +13,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
+from stockpipe.io import read_csv_table
 
 # Header spellings seen in real exports, lower-cased with spaces and underscores removed.
 _ALIASES = {
@@ -21,6 +23,10 @@ _ALIASES = {
 }
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T].*)?$")
 _SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
+# Cell texts that mean "no value" in real exports.
+_MISSING = ["", "null", "NaN", "nan", "-"]
+# 1,234.5 or 12,345,678: commas between groups of three digits, as spreadsheets write large numbers.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
 
 def sample_path() -> Path:
@@ -49,22 +55,35 @@ def detect_date_format(values: pd.Series, source: str) -> str:
     """Tell ISO, day-first and month-first dates apart from the values themselves.
 
     Slashed dates are day-first when some first field exceeds 12, month-first when some
-    second field does; when every value fits both, the caller must say which.
+    second field does; when every value fits both, the caller must say which. A column that
+    mixes shapes or orders is refused, naming a row of each; rows are named by the index of
+    ``values`` (the file's line numbers, from ``read_csv_table``).
     """
     text = values.astype(str).str.strip()
-    if text.str.match(_ISO).all():
+    iso = text.str.match(_ISO)
+    if iso.all():
         return "iso"
     parts = text.str.extract(_SLASHED)
-    if parts.isna().any().any():
-        bad = text[parts[0].isna()].iloc[0]
-        raise PipelineError(f"{source}: unrecognised date {bad!r} (expected YYYY-MM-DD or D/M/YYYY)")
+    slashed = parts[0].notna()
+    if (~iso & ~slashed).any():
+        row = text.index[~iso & ~slashed][0]
+        raise PipelineError(f"{source}: row {row}: unrecognised date {text[row]!r} "
+                            "(expected YYYY-MM-DD, D/M/YYYY or M/D/YYYY)")
+    if iso.any():
+        first_iso, first_slashed = text.index[iso][0], text.index[slashed][0]
+        raise PipelineError(
+            f"{source}: dates mix formats: row {first_iso} {text[first_iso]!r} is YYYY-MM-DD, row {first_slashed} "
+            f"{text[first_slashed]!r} is slashed (expected one format throughout)")
     first, second = parts[0].astype(int), parts[1].astype(int)
-    day_first, month_first = (first > 12).any(), (second > 12).any()
-    if day_first and month_first:
-        raise PipelineError(f"{source}: dates mix day-first and month-first orders")
-    if day_first:
+    day_first, month_first = first > 12, second > 12
+    if day_first.any() and month_first.any():
+        row_day, row_month = text.index[day_first][0], text.index[month_first][0]
+        raise PipelineError(
+            f"{source}: dates mix day-first and month-first orders: row {row_day} {text[row_day]!r} can only be "
+            f"day-first, row {row_month} {text[row_month]!r} only month-first (expected one order throughout)")
+    if day_first.any():
         return "dayfirst"
-    if month_first:
+    if month_first.any():
         return "monthfirst"
     raise PipelineError(
         f"{source}: dates are ambiguous (every day and month is <= 12); "
@@ -91,34 +110,37 @@ def parse_dates(values: pd.Series, date_format: str, source: str) -> pd.Series:
             long_year, pd.to_datetime(joined.where(~long_year), format="%d/%m/%y", errors="coerce")
         )
     if parsed.isna().any():
-        bad = text[parsed.isna()].iloc[0]
-        row = int(np.flatnonzero(parsed.isna())[0]) + 2
-        raise PipelineError(f"{source}: row {row}: cannot read date {bad!r} as {date_format}")
+        row = text.index[parsed.isna()][0]
+        raise PipelineError(f"{source}: row {row}: cannot read date {text[row]!r} as {date_format}")
     return parsed
 
 
 def read_price_csv(
-    path: str | Path | io.StringIO, date_format: str = "auto", source: str | None = None
+    path: str | Path | io.StringIO, date_format: str = "auto", source: str | None = None,
+    today: datetime.date | None = None,
 ) -> pd.DataFrame:
     """Read a daily OHLCV CSV in the shapes that real exports come in.
 
     Column case and spacing do not matter; ``Adj Close``, ``Dividends`` and
-    ``Stock Splits`` may be present; rows may be newest-first or oldest-first.
+    ``Stock Splits`` may be present; rows may be newest-first or oldest-first. The
+    encoding and delimiter are found as ``io.read_csv_table`` says. Numbers written with
+    thousands separators (``"1,234.5"``) are read as the number they write, except in
+    semicolon-separated files, where a comma is the decimal mark and is refused rather
+    than guessed. Everything else that is not a number, a date that is missing or
+    unreadable, and a date after ``today`` stop the read with the row.
 
     Args:
         path: A file, or a text buffer holding a downloaded CSV.
         source: Name that starts error messages; the path when not given.
+        today: Dates later than the day after it are refused (an exchange east of UTC
+            is a day ahead of UTC's date); None checks nothing.
 
     Returns:
-        Columns date, open, high, low, close, volume in file order; cleaning sorts them.
+        Columns date, open, high, low, close, volume in file order (cleaning sorts them),
+        with the file's ``encoding`` and ``delimiter`` in ``attrs``.
     """
     source = source or str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", "null", "NaN", "nan", "-"])
-    except FileNotFoundError:
-        raise PipelineError(f"{source}: file not found") from None
-    except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise PipelineError(f"{source}: cannot read as CSV ({str(error).splitlines()[0]})") from None
+    raw, read = read_csv_table(path, source, na_values=_MISSING)
     renamed = {}
     for name in raw.columns:
         key = re.sub(r"[\s_]", "", str(name).lower())
@@ -130,23 +152,44 @@ def read_price_csv(
         raise PipelineError(
             f"{source}: missing column(s) {', '.join(missing)} (found {', '.join(map(str, raw.columns))})"
         )
-    if frame.empty:
-        raise PipelineError(f"{source}: no data rows")
+    if frame[col.DATE].isna().any():
+        raise PipelineError(f"{source}: row {frame.index[frame[col.DATE].isna()][0]}: no date (expected one per row)")
     if col.VOLUME not in frame.columns:
         frame[col.VOLUME] = np.nan
-    out = pd.DataFrame({col.DATE: parse_dates(frame[col.DATE], date_format, source)})
+    dates = parse_dates(frame[col.DATE], date_format, source)
+    if today is not None:
+        _refuse_future_dates(dates, frame[col.DATE], today, source)
+    out = pd.DataFrame({col.DATE: dates})
     for name in col.OHLCV:
-        out[name] = _to_number(frame[name], name, source)
+        out[name] = _to_number(frame[name], name, source, thousands=read["delimiter"] != ";")
+    out = out.reset_index(drop=True)
+    out.attrs = read
     return out
 
 
-def _to_number(values: pd.Series, name: str, source: str) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.notna()
+def _refuse_future_dates(dates: pd.Series, text: pd.Series, today: datetime.date, source: str) -> None:
+    future = dates > pd.Timestamp(today) + pd.Timedelta(days=1)
+    if future.any():
+        row = dates.index[future][0]
+        raise PipelineError(
+            f"{source}: row {row}: date {text[row].strip()!r} is after today ({today}; {int(future.sum())} such "
+            "rows); expected past sessions only (a mistyped year?)")
+
+
+def _to_number(values: pd.Series, name: str, source: str, thousands: bool) -> pd.Series:
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    if thousands:
+        grouped = text.str.fullmatch(_THOUSANDS).fillna(False)
+        text = text.where(~grouped, text.str.replace(",", "", regex=False))
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    bad = (numbers.isna() & text.notna()) | np.isinf(numbers)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 2
-        raise PipelineError(f"{source}: row {row}: column {name} has non-numeric value {values[bad].iloc[0]!r}")
-    return numbers.astype("float64")
+        row = values.index[bad][0]
+        expected = "1234.5" if not thousands else "1234.5 or 1,234.5"
+        raise PipelineError(f"{source}: row {row}: column {name} has non-numeric value {values[row]!r} "
+                            f"(expected a number such as {expected})")
+    return numbers
 
 
 def filter_range(frame: pd.DataFrame, start: str | None, end: str | None, source: str) -> pd.DataFrame:

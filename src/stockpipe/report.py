@@ -1,4 +1,4 @@
-"""The pull-request comment: a verdict, the params and metrics diffs against the base, the forecast."""
+"""The pull-request comment: a verdict, the params and metrics diffs against the base, live errors, the forecast."""
 
 from __future__ import annotations
 
@@ -46,7 +46,45 @@ def forecast_table(rows: Sequence[Mapping]) -> str:
     return "\n".join(lines)
 
 
-def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping]) -> str:
+def monitor_summary(monitor: Mapping) -> str:
+    """Markdown on the live forecasts from ``metrics/monitor.json``: errors beside the test set's, and drift.
+
+    Raises:
+        ValueError: if a number the summary needs is missing or not a finite number.
+    """
+    first = monitor.get("first_step")
+    if not isinstance(first, Mapping):
+        raise ValueError(f"monitor: 'first_step' must be a mapping, got {first!r}")
+    forecasts = int(_finite(monitor, "forecasts"))
+    if not first.get("n"):
+        return (f"No live forecast has been scored yet ({forecasts} recorded, the latest made on "
+                f"{monitor.get('last_forecast_made_on')}): a forecast is scored once the prices reach its dates.")
+    rmse, mae, naive_rmse, naive_mae = (_finite(first, key) for key in ("rmse", "mae", "naive_rmse", "naive_mae"))
+    test_rmse, test_naive_rmse = (_finite(monitor, key) for key in ("test_rmse", "test_naive_rmse"))
+    lines = [
+        f"First steps of the last {int(first['n'])} scored forecasts (of {forecasts} recorded, scored up to "
+        f"{monitor.get('last_scored_date')}):",
+        "",
+        "| | RMSE | MAE |",
+        "|---|---:|---:|",
+        f"| live forecasts | {rmse:.2f} | {mae:.2f} |",
+        f"| naive, same days | {naive_rmse:.2f} | {naive_mae:.2f} |",
+        f"| test set (naive {test_naive_rmse:.2f}) | {test_rmse:.2f} | |",
+        "",
+    ]
+    ratio, drift = monitor.get("ratio"), monitor.get("drift")
+    threshold = _finite(monitor, "drift_ratio")
+    if ratio is None or drift is None:
+        lines.append(f"Drift is not judged yet: too few scored forecasts (drift above {threshold:g}).")
+    else:
+        measured = (f"live RMSE / naive RMSE is {_finite(monitor, 'ratio'):.2f} times the test set's "
+                    f"(drift above {threshold:g})")
+        lines.append(f"**DRIFT: {measured}.**" if drift is True else f"No drift: {measured}.")
+    return "\n".join(lines)
+
+
+def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping],
+                 monitor: Mapping | None = None) -> str:
     """The markdown PR comment.
 
     Args:
@@ -55,6 +93,7 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         metrics_diff: output of ``dvc metrics diff <base> --md``.
         metrics: the new contents of ``metrics/metrics.json``.
         forecast: the rows of ``metrics/forecast.csv``.
+        monitor: the new contents of ``metrics/monitor.json``, or None to leave the live-forecast section out.
     """
     sections = [
         f"## Stock LSTM: pipeline report against `{base}`",
@@ -63,9 +102,10 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         _diff_or(params_diff, "No params changed."),
         "### Metrics changed",
         _diff_or(metrics_diff, "No metric changed."),
-        f"### Forecast ({len(forecast)} sessions)",
-        forecast_table(forecast),
     ]
+    if monitor is not None:
+        sections += ["### Live forecasts", monitor_summary(monitor)]
+    sections += [f"### Forecast ({len(forecast)} sessions)", forecast_table(forecast)]
     return "\n\n".join(sections) + "\n"
 
 

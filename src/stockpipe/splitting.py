@@ -19,7 +19,8 @@ def split_sizes(n_rows: int, test_size: float, val_size: float) -> tuple[int, in
     if min(n_train, n_val, n_test) < 1:
         raise PipelineError(
             f"{n_rows} feature rows are too few to split with split.test_size={test_size} "
-            f"and split.val_size={val_size}"
+            f"and split.val_size={val_size} (train {n_train}, validation {n_val}, test {n_test} rows; each needs "
+            "at least one); use more price history (an earlier data.start)"
         )
     return n_train, n_val, n_test
 

@@ -81,6 +81,26 @@ def windows_for(features: np.ndarray, target_rows: np.ndarray, window: int) -> n
     return np.ascontiguousarray(views[target_rows - window].transpose(0, 2, 1), dtype="float32")
 
 
+def check_window_fits(window: int, n_train: int) -> None:
+    """Refuse a ``model.window`` that leaves the training slice fewer than two windows.
+
+    Only the training slice limits the window: a validation or test window reaches back
+    into the rows before its slice, so a window longer than those slices is fine.
+
+    Raises:
+        PipelineError: One line naming model.window, the rows there are and what to change.
+    """
+    needed = window + 2
+    if n_train >= needed:
+        return
+    largest = n_train - 2
+    shorter = f"a model.window of at most {largest} or " if largest >= 2 else ""
+    raise PipelineError(
+        f"params.yaml: model.window={window} needs at least {needed} training rows, but the training slice has "
+        f"{n_train}; use {shorter}more price history (an earlier data.start)"
+    )
+
+
 def target_rows(first: int, stop: int, window: int) -> np.ndarray:
     """Row indices in [first, stop) that have ``window`` earlier rows to form an input."""
     return np.arange(max(first, window), stop)

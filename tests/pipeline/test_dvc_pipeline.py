@@ -10,7 +10,7 @@ from tests.pipeline.conftest import stages_run
 pytestmark = pytest.mark.pipeline
 
 ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
-              "evaluate", "predict"}
+              "evaluate", "predict", "monitor"}
 METRIC_KEYS = {"mse", "rmse", "mae", "mape", "naive_rmse", "naive_mae", "skill", "direction_accuracy", "n_test"}
 
 
@@ -21,7 +21,11 @@ def test_first_run_writes_every_output(project):
     predictions = pd.read_csv(project.path / "metrics/predictions.csv")
     assert list(predictions.columns) == ["date", "actual", "predicted", "naive"]
     assert len(predictions) == metrics["n_test"]
+    for key in ("drift_rmse", "moving_average_rmse", "mase", "interval_coverage"):
+        assert key in metrics
     forecast = pd.read_csv(project.path / "metrics/forecast.csv", parse_dates=["date"])
+    assert list(forecast.columns) == ["date", "predicted_close", "lower", "upper"]
+    assert (forecast["lower"] < forecast["predicted_close"]).all() and (forecast["predicted_close"] < forecast["upper"]).all()
     # The sample ends on Monday 2018-12-31; 2019-01-01 is a holiday, then Wed..Fri, then Monday.
     assert forecast["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2019-01-02", "2019-01-03", "2019-01-04", "2019-01-07", "2019-01-08"]
@@ -41,7 +45,7 @@ def test_second_repro_runs_nothing(project):
 def test_exp_run_with_units_reruns_only_training_onward(project):
     try:
         result = project.dvc("exp", "run", "-S", "model.units=4")
-        assert stages_run(result.stdout) == {"train", "evaluate", "predict"}
+        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor"}
     finally:
         project.reset()
 
@@ -49,7 +53,7 @@ def test_exp_run_with_units_reruns_only_training_onward(project):
 def test_features_param_reruns_features_onward_only(project):
     try:
         result = project.dvc("exp", "run", "-S", "features.rsi_window=10")
-        assert stages_run(result.stdout) == {"features", "split", "train", "evaluate", "predict"}
+        assert stages_run(result.stdout) == {"features", "split", "train", "evaluate", "predict", "monitor"}
     finally:
         project.reset()
 
@@ -77,5 +81,21 @@ def test_bad_param_fails_with_one_line_and_keeps_outputs(project):
         assert errors == ["error: params.yaml: model.units: Input should be greater than or equal to 1 (got 0)"]
         assert "Traceback" not in result.stderr
         assert (project.path / "metrics/metrics.json").read_text() == before
+    finally:
+        project.reset()
+
+
+def test_fail_below_naive_fails_evaluate_exactly_when_skill_is_negative(project):
+    skill = json.loads((project.path / "metrics/metrics.json").read_text())["skill"]
+    try:
+        project.set_params({"evaluate": {"fail_below_naive": True}})
+        result = project.dvc("repro", check=False)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        if skill < 0:
+            assert result.returncode != 0
+            assert errors == [f"error: test skill {skill:+.4f} < 0: the model loses to the naive forecast "
+                              "(evaluate.fail_below_naive is true; metrics/metrics.json was written)"]
+        else:
+            assert result.returncode == 0 and not errors
     finally:
         project.reset()

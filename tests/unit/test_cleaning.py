@@ -41,11 +41,11 @@ def test_clean_rows_pass_through_unchanged():
 
     pd.testing.assert_frame_equal(cleaned, prices)
     assert report == {
-        "rows_in": 3, "unsorted_rows": 0, "duplicate_dates": 0, "off_calendar_rows": 0, "missing_sessions": 0,
-        "longest_gap_sessions": 0, "gap_rows_dropped": 0, "nonpositive_prices": 0, "negative_volume": 0,
-        "close_forward_filled": 0, "rows_missing_close_dropped": 0, "ohlc_filled_from_close": 0,
-        "volume_filled_zero": 0, "ohlc_inconsistent_fixed": 0, "return_outliers": 0, "outlier_rows_dropped": 0,
-        "rows_out": 3,
+        "rows_in": 3, "unsorted_rows": 0, "duplicate_dates": 0, "duplicate_dates_conflicting": 0,
+        "off_calendar_rows": 0, "missing_sessions": 0, "longest_gap_sessions": 0, "gap_rows_dropped": 0,
+        "nonpositive_prices": 0, "negative_volume": 0, "close_forward_filled": 0, "rows_missing_close_dropped": 0,
+        "high_low_swapped": 0, "ohlc_filled_from_close": 0, "volume_filled_zero": 0, "ohlc_inconsistent_fixed": 0,
+        "return_outliers": 0, "outlier_rows_dropped": 0, "rows_out": 3,
     }
 
 
@@ -60,6 +60,7 @@ def test_sorts_and_keeps_the_last_of_duplicate_dates():
     # Date decreases from row 1 to 2 and from row 2 to 3.
     assert report["unsorted_rows"] == 2
     assert report["duplicate_dates"] == 1
+    assert report["duplicate_dates_conflicting"] == 1
 
 
 def test_drops_weekend_and_holiday_rows_and_counts_missing_sessions():
@@ -94,8 +95,9 @@ def test_repairs_values_by_the_rules():
         ("2020-06-01", 10, 11, 9, 10.0, 100),
         ("2020-06-02", -1, 11, 9, nan, -5),  # open <= 0 and close missing; negative volume
         ("2020-06-03", nan, nan, nan, nan, nan),  # second missing close in a row: beyond ffill_limit=1
-        ("2020-06-04", 10, 9.5, 10.5, 10.0, nan),  # high below the body, low above it
+        ("2020-06-04", 10, 9.5, 10.5, 10.0, nan),  # high below low: swapped
         ("2020-06-05", 0, 12, 10, 11.0, 100),  # zero open
+        ("2020-06-08", 10, 10.5, 10.2, 10.4, 100),  # low above the body
     ])
 
     cleaned, report = clean_prices(prices, "XNYS", CleanParams(ffill_limit=1), 0.7)
@@ -103,8 +105,9 @@ def test_repairs_values_by_the_rules():
     expected = frame([
         ("2020-06-01", 10, 11, 9, 10.0, 100),
         ("2020-06-02", 10, 11, 9, 10.0, 0),  # close from 06-01, open from that close, volume 0
-        ("2020-06-04", 10, 10, 10, 10.0, 0),  # high raised and low lowered to the body
+        ("2020-06-04", 10, 10.5, 9.5, 10.0, 0),  # high and low swapped back
         ("2020-06-05", 11, 12, 10, 11.0, 100),  # open from the close
+        ("2020-06-08", 10, 10.5, 10.0, 10.4, 100),  # low lowered to the body
     ])
     pd.testing.assert_frame_equal(cleaned, expected)
     assert report["nonpositive_prices"] == 2
@@ -113,8 +116,9 @@ def test_repairs_values_by_the_rules():
     assert report["rows_missing_close_dropped"] == 1
     assert report["ohlc_filled_from_close"] == 2
     assert report["volume_filled_zero"] == 2
+    assert report["high_low_swapped"] == 1
     assert report["ohlc_inconsistent_fixed"] == 1
-    assert report["rows_out"] == 4
+    assert report["rows_out"] == 5
 
 
 def test_ffill_limit_zero_fills_nothing():

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe.errors import PipelineError
 from stockpipe.features import (
     build_features,
     feature_columns,
@@ -140,11 +141,13 @@ def test_build_features_without_news():
     assert (table[col.SENTIMENT_COLUMNS] == 0).all().all()
 
 
-def test_too_few_rows_for_the_warm_up_give_an_empty_table():
-    table, report = build_features(prices_of(CLOSE[:3]), empty_daily(), TINY)
-
-    assert table.empty
-    assert report == {"rows_in": 3, "warmup_rows_dropped": 3, "rows_out": 0, "sessions_with_news": 0}
+def test_too_few_rows_for_the_warm_up_are_refused():
+    # MACD's slow window (3) plus its signal window (2) is TINY's longest warm-up.
+    with pytest.raises(PipelineError, match=(
+        r"^all 3 clean price rows are indicator warm-up \(the longest features\.\* window needs about 5 rows first\); "
+        r"use more price history \(an earlier data\.start\) or shorter features\.\* windows$"
+    )):
+        build_features(prices_of(CLOSE[:3]), empty_daily(), TINY)
 
 
 def test_features_of_early_rows_ignore_later_rows():

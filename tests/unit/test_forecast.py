@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.forecast import recursive_forecast
+from stockpipe.forecast import recursive_forecast, with_intervals
 from stockpipe.params import FeaturesParams
 from stockpipe.windows import ModelSpec, Scaler
 
@@ -92,3 +92,13 @@ def test_future_days_carry_the_decayed_sentiment_with_no_headlines():
     # The last real day, then a future day: count 0, mean 0, the decayed sentiment of 4 June carried.
     assert seen[0][0] == pytest.approx(np.array([[1.0, 0.2, 0.3]]))
     assert seen[1][0] == pytest.approx(np.array([[0.0, 0.0, 0.3]]))
+
+
+def test_intervals_widen_with_the_square_root_of_the_step():
+    forecast = pd.DataFrame({"date": pd.to_datetime(["2020-06-08", "2020-06-09", "2020-06-10", "2020-06-11"]),
+                             "predicted_close": [100.0, 100.0, 100.0, 100.0]})
+    bounded = with_intervals(forecast, 0.01)
+    # Step 4: half-width 0.01 * sqrt(4) = 0.02 in log units.
+    assert bounded["upper"].iloc[3] == pytest.approx(100 * math.exp(0.02))
+    assert bounded["lower"].iloc[0] == pytest.approx(100 * math.exp(-0.01))
+    assert list(bounded.columns) == ["date", "predicted_close", "lower", "upper"]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from stockpipe.metrics import forecast_metrics
+from stockpipe.metrics import baseline_forecasts, conformal_halfwidth, forecast_metrics, interval_coverage, mase
 
 ACTUAL = [100.0, 102.0, 101.0]
 NAIVE = [99.0, 100.0, 102.0]  # the previous close
@@ -67,3 +67,34 @@ def test_metrics_are_plain_json_types():
 def test_no_rows():
     with pytest.raises(ValueError, match=r"^no test rows to evaluate$"):
         forecast_metrics([], [], [])
+
+
+def test_baselines_by_hand():
+    close = np.array([100.0, 110.0, 99.0, 102.0, 104.0])
+    rows = np.array([3, 4])
+    # Training slice = the first 3 closes: log returns log(1.1) and log(0.9), mean log(0.99) / 2.
+    forecasts = baseline_forecasts(close, rows, n_train=3, ma_window=2)
+    np.testing.assert_allclose(forecasts["naive"], [99.0, 102.0])
+    np.testing.assert_allclose(forecasts["drift"], np.array([99.0, 102.0]) * np.sqrt(0.99))
+    # Mean of the two closes before each day: (110 + 99) / 2 and (99 + 102) / 2.
+    np.testing.assert_allclose(forecasts["moving_average"], [104.5, 100.5])
+
+
+def test_mase_scales_by_the_training_naive_error():
+    # Training naive errors |110-100|, |99-110| = 10, 11: scale 10.5.
+    assert mase(21.0, np.array([100.0, 110.0, 99.0])) == pytest.approx(2.0)
+
+
+def test_conformal_halfwidth_takes_the_finite_sample_rank():
+    residuals = np.array([0.05, 0.01, 0.03, 0.02, 0.04, 0.06, 0.08, 0.07, 0.09, 0.10])
+    # n = 10, coverage 0.8: rank ceil(11 * 0.8) = 9, the 9th smallest is 0.09.
+    assert conformal_halfwidth(residuals, 0.8) == pytest.approx(0.09)
+    with pytest.raises(ValueError, match="10 validation forecasts are too few for 95% intervals"):
+        conformal_halfwidth(residuals, 0.95)
+
+
+def test_interval_coverage_counts_actuals_inside_the_band():
+    predicted = np.array([100.0, 100.0, 100.0, 100.0])
+    actual = np.array([100.0, 104.0, 96.5, 120.0])
+    # log(1.04) = 0.039 and |log(0.965)| = 0.036 are inside 0.04; log(1.2) is not.
+    assert interval_coverage(actual, predicted, 0.04) == pytest.approx(0.75)

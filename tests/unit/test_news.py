@@ -73,7 +73,9 @@ def test_read_long_file_sorts_counts_and_fills_ticker(tmp_path):
     assert news[col.TIMESTAMP].tolist() == [utc("2020-07-17 04:00"), utc("2020-07-18 04:00")]
     assert news[col.TICKER].tolist() == ["^GSPC", "^GSPC"]
     assert str(news[col.TIMESTAMP].dtype) == "datetime64[ns, UTC]"
-    assert counts == {"rows_read": 4, "rows_bad_date": 1, "rows_empty_headline": 1, "headlines": 2}
+    assert counts == {"rows_read": 4, "rows_malformed": 0, "rows_bad_date": 1, "rows_future_date": 0,
+                      "rows_empty_headline": 1, "rows_duplicate": 0, "headlines": 2, "encoding": "utf-8",
+                      "delimiter": ","}
 
 
 def test_ticker_column_filters_case_insensitively(tmp_path):
@@ -88,8 +90,9 @@ def test_ticker_column_filters_case_insensitively(tmp_path):
 
     assert news[col.HEADLINE].tolist() == ["More Apple news", "Apple news"]
     assert news[col.TICKER].tolist() == ["AAPL", "AAPL"]
-    assert counts == {"rows_read": 3, "rows_other_tickers": 1, "rows_bad_date": 0, "rows_empty_headline": 0,
-                      "headlines": 2}
+    assert counts == {"rows_read": 3, "rows_malformed": 0, "rows_other_tickers": 1, "rows_bad_date": 0,
+                      "rows_future_date": 0, "rows_empty_headline": 0, "rows_duplicate": 0, "headlines": 2,
+                      "encoding": "utf-8", "delimiter": ","}
 
 
 def test_ticker_with_no_rows_lists_the_tickers_found(tmp_path):
@@ -119,7 +122,8 @@ def test_file_without_a_time_column(tmp_path):
 def test_file_with_no_readable_dates(tmp_path):
     path = write(tmp_path, "Time,Headlines\nJul-18,x\nAug-18,y\n")
 
-    with pytest.raises(PipelineError, match=r"news\.csv: no usable headlines \(2 rows had unreadable dates\)$"):
+    with pytest.raises(PipelineError, match=(r"news\.csv: no usable headlines \(2 rows had unreadable dates, "
+                                             r"0 future dates, 0 empty headlines\)$")):
         read_news_csv(path, ticker=None, timezone=NEW_YORK)
 
 
@@ -204,7 +208,9 @@ def test_real_guardian_file(shared_data):
     news, counts = read_news_csv(shared_data / "news" / "guardian_headlines_2017_2020.csv", "^GSPC", NEW_YORK)
 
     # 17,800 rows, of which 40 are dated like "Jul-18" with no day.
-    assert counts == {"rows_read": 17800, "rows_bad_date": 40, "rows_empty_headline": 0, "headlines": 17760}
+    assert counts == {"rows_read": 17800, "rows_malformed": 0, "rows_bad_date": 40, "rows_future_date": 0,
+                      "rows_empty_headline": 0, "rows_duplicate": 0, "headlines": 17760, "encoding": "utf-8",
+                      "delimiter": ","}
     assert len(news) == 17760
     # Date-only values are midnight in New York (UTC-5 in December, UTC-4 in July).
     assert news[col.TIMESTAMP].iloc[0] == utc("2017-12-17 05:00")
@@ -216,8 +222,10 @@ def test_real_guardian_file(shared_data):
 def test_real_benzinga_file_filtered_to_aapl(shared_data):
     news, counts = read_news_csv(shared_data / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv", "AAPL", NEW_YORK)
 
-    assert counts == {"rows_read": 9993, "rows_other_tickers": 9524, "rows_bad_date": 0, "rows_empty_headline": 0,
-                      "headlines": 469}
+    # Two AAN headlines are broken across lines (an unquoted newline): four malformed rows.
+    assert counts == {"rows_read": 9993, "rows_malformed": 4, "rows_other_tickers": 9520, "rows_bad_date": 0,
+                      "rows_future_date": 0, "rows_empty_headline": 0, "rows_duplicate": 0, "headlines": 469,
+                      "encoding": "utf-8", "delimiter": ","}
     assert (news[col.TICKER] == "AAPL").all()
     # First and last AAPL rows: 2020-03-09 12:00:00-04:00 and 2020-06-10 11:33:00-04:00.
     assert news[col.TIMESTAMP].iloc[0] == utc("2020-03-09 16:00")

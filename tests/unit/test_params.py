@@ -172,15 +172,8 @@ def test_invalid_yaml(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("model: [units\n", encoding="utf-8")
 
-    with pytest.raises(PipelineError, match=r"params\.yaml: not valid YAML \("):
+    with pytest.raises(PipelineError, match=r"params\.yaml: line 2: not valid YAML \(expected ',' or '\]'"):
         load_params(path)
-
-
-def test_empty_file_gives_the_defaults(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("# nothing yet\n", encoding="utf-8")
-
-    assert load_params(path) == Params()
 
 
 def test_errors_are_one_line():
@@ -301,3 +294,25 @@ def test_architecture_params_default_to_a_plain_lstm():
     model = parse_params({}).model
     assert (model.cell, model.bidirectional, model.l2, model.recurrent_dropout, model.dense_units) == (
         "lstm", False, 0.0, 0.0, 0)
+
+
+def test_monitor_params_from_the_project_file():
+    monitor = load_params(ROOT / "params.yaml").monitor
+
+    assert (monitor.window, monitor.min_scored, monitor.drift_ratio) == (20, 5, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("monitor", "message"),
+    [
+        ({"window": 0}, r"monitor\.window: Input should be greater than or equal to 1 \(got 0\)"),
+        ({"min_scored": 0}, r"monitor\.min_scored: Input should be greater than or equal to 1 \(got 0\)"),
+        ({"drift_ratio": 0.8}, r"monitor\.drift_ratio: Input should be greater than or equal to 1 \(got 0\.8\)"),
+        ({"drift_ratio": "high"}, r"monitor\.drift_ratio: Input should be a valid number"),
+        ({"window": 3, "min_scored": 4}, r"monitor: monitor\.min_scored \(4\) cannot exceed monitor\.window \(3\)"),
+        ({"windows": 3}, r"unknown key 'monitor\.windows' \(did you mean 'monitor\.window'\?\)"),
+    ],
+)
+def test_bad_monitor_settings_name_the_key(monitor, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"monitor": monitor})

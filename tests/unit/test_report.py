@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stockpipe.report import build_report, forecast_table, verdict
+from stockpipe.report import build_report, forecast_table, monitor_summary, verdict
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pr_report.py"
 
@@ -106,6 +106,64 @@ def test_report_without_changes_says_so(params_diff, metrics_diff):
     assert "**The model LOSES to the naive 'tomorrow = today' forecast: skill -0.004" in report
 
 
+# metrics/monitor.json as the monitor stage writes it: nothing scored yet, and 12 forecasts scored.
+NOTHING_SCORED = {"forecasts": 1, "forecasts_scored": 0, "n_scored": 0, "last_forecast_made_on": "2018-12-31",
+                  "last_scored_date": None, "window": 20,
+                  "first_step": {"n": 0, "rmse": None, "mae": None, "naive_rmse": None, "naive_mae": None,
+                                 "skill": None},
+                  "test_rmse": 20.03, "test_naive_rmse": 19.956, "ratio": None, "drift_ratio": 1.5, "drift": None}
+SCORED = {**NOTHING_SCORED, "forecasts": 14, "forecasts_scored": 12, "n_scored": 50,
+          "last_forecast_made_on": "2025-03-21", "last_scored_date": "2025-03-20",
+          "first_step": {"n": 12, "rmse": 61.234, "mae": 48.0, "naive_rmse": 60.0, "naive_mae": 47.5, "skill": -0.02},
+          "ratio": 1.0169, "drift": False}
+
+
+def test_monitor_summary_with_nothing_scored_says_so():
+    assert monitor_summary(NOTHING_SCORED) == (
+        "No live forecast has been scored yet (1 recorded, the latest made on 2018-12-31): "
+        "a forecast is scored once the prices reach its dates.")
+
+
+def test_monitor_summary_puts_live_naive_and_test_errors_side_by_side():
+    assert monitor_summary(SCORED) == (
+        "First steps of the last 12 scored forecasts (of 14 recorded, scored up to 2025-03-20):\n\n"
+        "| | RMSE | MAE |\n|---|---:|---:|\n"
+        "| live forecasts | 61.23 | 48.00 |\n"
+        "| naive, same days | 60.00 | 47.50 |\n"
+        "| test set (naive 19.96) | 20.03 | |\n\n"
+        "No drift: live RMSE / naive RMSE is 1.02 times the test set's (drift above 1.5).")
+
+
+def test_monitor_summary_flags_drift():
+    summary = monitor_summary({**SCORED, "ratio": 1.84, "drift": True})
+
+    assert summary.endswith("**DRIFT: live RMSE / naive RMSE is 1.84 times the test set's (drift above 1.5).**")
+
+
+def test_monitor_summary_before_drift_is_judged():
+    summary = monitor_summary({**SCORED, "first_step": {**SCORED["first_step"], "n": 2}, "drift": None})
+
+    assert summary.endswith("Drift is not judged yet: too few scored forecasts (drift above 1.5).")
+
+
+@pytest.mark.parametrize(("change", "message"), [({"test_rmse": None}, "'test_rmse' must be a finite number"),
+                                                  ({"first_step": None}, "'first_step' must be a mapping"),
+                                                  ({"ratio": "1.2"}, "'ratio' must be a finite number")])
+def test_monitor_summary_rejects_bad_values(change, message):
+    with pytest.raises(ValueError, match=message):
+        monitor_summary({**SCORED, **change})
+
+
+def test_report_puts_the_live_forecasts_before_the_forecast():
+    report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST, SCORED)
+
+    parts = ["### Metrics changed", "### Live forecasts", "| live forecasts | 61.23 | 48.00 |",
+             "### Forecast (2 sessions)"]
+    positions = [report.index(part) for part in parts]
+    assert positions == sorted(positions)
+    assert "### Live forecasts" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST)
+
+
 # The script, for real: a one-stage pipeline whose metrics follow train.lr (rmse = 10 * lr against a
 # naive rmse of 5, so lr 0.4 gives skill +0.2 and lr 0.6 gives skill -0.2).
 STAGE_CODE = (
@@ -175,3 +233,24 @@ def test_script_fails_with_one_line_on_an_unknown_base(tiny_repo):
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "error: `dvc params diff no-such-branch --md` exited 255: ERROR: unknown Git revision 'no-such-branch'"]
+
+
+@pytest.mark.pipeline
+def test_script_adds_the_live_forecasts_from_the_monitor_file(tiny_repo, tmp_path):
+    repo, env, first = tiny_repo
+    monitor = tmp_path / "monitor.json"
+    monitor.write_text(json.dumps(SCORED))
+
+    report = run([sys.executable, SCRIPT, "--base", first, "--monitor", monitor], repo, env).stdout
+
+    assert "### Live forecasts\n\nFirst steps of the last 12 scored forecasts" in report
+    assert report.index("### Live forecasts") < report.index("### Forecast (1 sessions)")
+
+
+@pytest.mark.pipeline
+def test_script_fails_with_one_line_on_a_missing_monitor_file(tiny_repo):
+    repo, env, first = tiny_repo
+    result = run([sys.executable, SCRIPT, "--base", first, "--monitor", "metrics/nope.json"], repo, env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: metrics/nope.json: file not found (run `dvc repro` first)"]

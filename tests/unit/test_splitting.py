@@ -52,6 +52,7 @@ def test_parts_cover_the_table_once_without_overlap():
 def test_too_few_rows_name_the_params():
     # 3 rows: test round(0.6) = 1, val round(0.3) = 0.
     with pytest.raises(PipelineError, match=(
-        r"^3 feature rows are too few to split with split\.test_size=0\.2 and split\.val_size=0\.1$"
+        r"^3 feature rows are too few to split with split\.test_size=0\.2 and split\.val_size=0\.1 "
+        r"\(train 2, validation 0, test 1 rows; each needs at least one\); use more price history"
     )):
         chronological_split(SEVEN_DAYS.iloc[:3], test_size=0.2, val_size=0.1)

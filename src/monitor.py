@@ -1,0 +1,69 @@
+"""Stage monitor: keep each forecast in a dated history, score it against the actual closes, report drift."""
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from stockpipe import columns as col
+from stockpipe.errors import PipelineError
+from stockpipe.io import read_parquet, run_stage, write_csv, write_json
+from stockpipe.monitor import empty_history, forecast_rows, history_from_csv, history_to_csv, record, score, summarize
+from stockpipe.params import load_params
+
+log = logging.getLogger("monitor")
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """The history CSV, or an empty history where there is none yet (a first run, or a clone without it)."""
+    if not path.exists():
+        log.info("no history at %s yet: starting one", path)
+        return empty_history()
+    try:
+        return history_from_csv(pd.read_csv(path))
+    except ValueError as error:
+        raise PipelineError(f"{path}: {error}") from None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("forecast", help="forecast CSV from predict (date, predicted_close)")
+    parser.add_argument("prices", help="clean prices parquet: the actual closes")
+    parser.add_argument("metrics", help="test-set metrics JSON from evaluate (rmse, naive_rmse)")
+    parser.add_argument("--history", required=True, help="forecast history CSV, read and extended in place")
+    parser.add_argument("--report", required=True, help="monitor JSON to write")
+    args = parser.parse_args()
+    params = load_params().monitor
+    prices = read_parquet(args.prices)
+    try:
+        forecast = pd.read_csv(args.forecast, parse_dates=[col.DATE])
+        test_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise PipelineError(f"{error.filename}: file not found (run the stage that writes it first)") from None
+    except json.JSONDecodeError as error:
+        raise PipelineError(f"{args.metrics}: not valid JSON ({error})") from None
+    if not isinstance(test_metrics, dict):
+        raise PipelineError(f"{args.metrics}: expected a JSON object, got {type(test_metrics).__name__}")
+    history = read_history(Path(args.history))
+    try:
+        history = score(record(history, forecast_rows(forecast, prices)), prices)
+        report = summarize(history, test_metrics, params.window, params.min_scored, params.drift_ratio)
+    except ValueError as error:
+        raise PipelineError(f"{args.forecast} / {args.prices} / {args.metrics}: {error}") from None
+    write_csv(history_to_csv(history), args.history)
+    write_json(report, args.report)
+    first = report["first_step"]
+    if first["n"]:
+        log.info("%d forecasts, %d rows scored; the last %d first steps: rmse %.3f vs naive %.3f (rmse / naive "
+                 "%s times the test set's); drift: %s", report["forecasts"], report["n_scored"], first["n"],
+                 first["rmse"], first["naive_rmse"], "n/a" if report["ratio"] is None else f"{report['ratio']:.2f}",
+                 "not judged yet" if report["drift"] is None else report["drift"])
+    else:
+        log.info("%d forecasts, none scored yet: the prices end on %s", report["forecasts"],
+                 prices[col.DATE].max().date())
+
+
+if __name__ == "__main__":
+    run_stage(main)

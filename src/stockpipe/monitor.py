@@ -1,0 +1,195 @@
+"""Live forecasts: keep every forecast, score it once the actual close is known, watch for drift.
+
+The history holds one row per forecast step: the day the forecast was made (the last data
+date), the date forecast, the step (1 for the next session), the predicted close, the
+actual close once the prices reach that date, and the naive forecast, which is the close
+of the day the forecast was made for every step. Values are frozen as first recorded: a
+forecast is never rescored, so a later rescaling of adjusted history, or a model trained
+after the fact, cannot rewrite the live record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stockpipe import columns as col
+from stockpipe.metrics import forecast_metrics
+
+_KEY = [col.FORECAST_MADE_ON, col.DATE]
+# The errors of one group of scored rows, from metrics.forecast_metrics, as the evaluate stage defines them.
+_ERROR_KEYS = ("rmse", "mae", "naive_rmse", "naive_mae", "skill")
+
+
+def empty_history() -> pd.DataFrame:
+    """A history with no rows and the history's columns and types."""
+    return pd.DataFrame({
+        col.FORECAST_MADE_ON: pd.Series(dtype="datetime64[ns]"),
+        col.DATE: pd.Series(dtype="datetime64[ns]"),
+        col.STEP: pd.Series(dtype="int64"),
+        col.PREDICTED_CLOSE: pd.Series(dtype="float64"),
+        col.ACTUAL: pd.Series(dtype="float64"),
+        col.NAIVE: pd.Series(dtype="float64"),
+    })
+
+
+def history_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The history as read from its CSV file (dates as YYYY-MM-DD text), with the history's types.
+
+    Raises:
+        ValueError: if the columns are not the history's, or a value does not fit its column.
+    """
+    if list(frame.columns) != col.HISTORY_COLUMNS:
+        raise ValueError(f"expected the columns {', '.join(col.HISTORY_COLUMNS)}, "
+                         f"got {', '.join(map(str, frame.columns))}")
+    history = frame.copy()
+    for name in (col.FORECAST_MADE_ON, col.DATE):
+        history[name] = pd.to_datetime(history[name], format="%Y-%m-%d")
+    return history.astype(empty_history().dtypes.to_dict())
+
+
+def history_to_csv(history: pd.DataFrame) -> pd.DataFrame:
+    """The history with its dates as YYYY-MM-DD text, as its CSV file holds them."""
+    written = history.copy()
+    for name in (col.FORECAST_MADE_ON, col.DATE):
+        written[name] = written[name].dt.strftime("%Y-%m-%d")
+    return written
+
+
+def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """History rows for the forecast that predict wrote from ``prices``, none of them scored.
+
+    Args:
+        forecast: Columns date and predicted_close, one row per session forecast, in order.
+        prices: The prices the forecast was made from (date and close); their last date is
+            the day the forecast was made, and its close is the naive forecast of every step.
+
+    Raises:
+        ValueError: if the forecast is empty or does not start after the last price date
+            (a forecast made from other data than these prices).
+    """
+    if forecast.empty:
+        raise ValueError("the forecast has no rows")
+    if prices.empty:
+        raise ValueError("the prices have no rows")
+    made_on = prices[col.DATE].max()
+    dates = pd.to_datetime(forecast[col.DATE]).reset_index(drop=True)
+    if dates.iloc[0] <= made_on or not dates.is_monotonic_increasing or not dates.is_unique:
+        raise ValueError(f"the forecast ({dates.iloc[0].date()} .. {dates.iloc[-1].date()}) must follow the last "
+                         f"price date {made_on.date()} in increasing order: rerun predict on these prices")
+    naive = float(prices.loc[prices[col.DATE] == made_on, col.CLOSE].iloc[-1])
+    rows = pd.DataFrame({
+        col.FORECAST_MADE_ON: made_on,
+        col.DATE: dates,
+        col.STEP: np.arange(1, len(dates) + 1, dtype="int64"),
+        col.PREDICTED_CLOSE: forecast[col.PREDICTED_CLOSE].to_numpy(dtype="float64"),
+        col.ACTUAL: np.nan,
+        col.NAIVE: naive,
+    })
+    return rows[col.HISTORY_COLUMNS]
+
+
+def record(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add a forecast's rows, or another copy of the history, to the history; adding them twice changes nothing.
+
+    A row whose (forecast_made_on, date) is already in the history replaces it while that
+    row is unscored (the actual is not known yet, so the newest forecast is the one that was
+    live) and is dropped once it is scored (a scored forecast never changes).
+
+    Returns:
+        The history sorted by forecast_made_on and date.
+    """
+    existing = history.set_index(_KEY)
+    incoming = rows.set_index(_KEY)
+    scored = existing.index[existing[col.ACTUAL].notna()]
+    incoming = incoming[~incoming.index.isin(scored)]
+    kept = existing[~existing.index.isin(incoming.index)]
+    parts = [part for part in (kept, incoming) if not part.empty]
+    if not parts:
+        return empty_history()
+    combined = pd.concat(parts).reset_index()
+    return combined.sort_values(_KEY, ignore_index=True)[col.HISTORY_COLUMNS]
+
+
+def score(history: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Fill in the actual close of every unscored row whose date is in ``prices``.
+
+    Rows already scored keep their actual; rows whose date the prices do not reach stay
+    unscored.
+    """
+    closes = prices.set_index(col.DATE)[col.CLOSE]
+    scored = history.copy()
+    missing = scored[col.ACTUAL].isna()
+    scored.loc[missing, col.ACTUAL] = scored.loc[missing, col.DATE].map(closes).to_numpy(dtype="float64")
+    return scored
+
+
+def summarize(history: pd.DataFrame, test_metrics: Mapping, window: int, min_scored: int,
+              drift_ratio: float) -> dict:
+    """The live errors of the last ``window`` scored forecasts beside the test-set errors, and the drift flag.
+
+    A forecast counts as scored once any of its steps is. ``first_step`` holds the errors of
+    the step-1 rows of the last ``window`` scored forecasts (what the evaluate stage measures
+    on the test set), ``all_steps`` those of all their scored rows, each beside the naive
+    forecast's errors on the same rows. ``ratio`` is the live first-step rmse relative to the
+    naive one, divided by the same on the test set: the live error against the test error,
+    with the naive error on the same days as the yardstick, so a calmer or dearer market in
+    the test years does not read as drift. ``drift`` is ``ratio > drift_ratio``, judged once
+    at least ``min_scored`` first steps are in the window (null before, and every error is
+    null while nothing is scored).
+
+    Args:
+        history: The scored history (see ``score``).
+        test_metrics: The evaluate stage's metrics: ``rmse`` and ``naive_rmse`` of the test set.
+        window: How many of the latest scored forecasts the live errors cover.
+        min_scored: First steps needed in the window before drift is judged.
+        drift_ratio: The ratio above which ``drift`` is true.
+
+    Raises:
+        ValueError: if ``rmse`` or ``naive_rmse`` in ``test_metrics`` is missing or not a positive number.
+    """
+    test_rmse, test_naive_rmse = (_positive(test_metrics, key) for key in ("rmse", "naive_rmse"))
+    scored = history[history[col.ACTUAL].notna()]
+    made_on = np.sort(scored[col.FORECAST_MADE_ON].unique())
+    latest = scored[scored[col.FORECAST_MADE_ON].isin(made_on[-window:])]
+    first_step = _errors(latest[latest[col.STEP] == 1])
+    ratio = None
+    if first_step["rmse"] is not None and first_step["naive_rmse"] > 0:
+        ratio = (first_step["rmse"] / first_step["naive_rmse"]) / (test_rmse / test_naive_rmse)
+    judged = ratio is not None and first_step["n"] >= min_scored
+    return {
+        "forecasts": int(history[col.FORECAST_MADE_ON].nunique()),
+        "forecasts_scored": int(len(made_on)),
+        "n_scored": int(len(scored)),
+        "last_forecast_made_on": _day(history[col.FORECAST_MADE_ON].max()),
+        "last_scored_date": _day(scored[col.DATE].max()),
+        "window": window,
+        "first_step": first_step,
+        "all_steps": _errors(latest),
+        "test_rmse": test_rmse,
+        "test_naive_rmse": test_naive_rmse,
+        "ratio": ratio,
+        "drift_ratio": drift_ratio,
+        "drift": bool(ratio > drift_ratio) if judged else None,
+    }
+
+
+def _errors(rows: pd.DataFrame) -> dict:
+    if rows.empty:
+        return {"n": 0, **dict.fromkeys(_ERROR_KEYS)}
+    metrics = forecast_metrics(rows[col.ACTUAL], rows[col.PREDICTED_CLOSE], rows[col.NAIVE])
+    return {"n": int(len(rows)), **{key: metrics[key] for key in _ERROR_KEYS}}
+
+
+def _positive(metrics: Mapping, key: str) -> float:
+    value = metrics.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{key!r} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _day(value) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")

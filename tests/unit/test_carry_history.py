@@ -1,0 +1,69 @@
+"""scripts/carry_history.py, run for real: an open pull request's forecasts merged into the base's history."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "carry_history.py"
+HEADER = "forecast_made_on,date,step,predicted_close,actual,naive\n"
+# The base branch: the forecast made on the 3rd, its first step scored.
+BASE = HEADER + (
+    "2024-01-03,2024-01-04,1,103.000000,101.000000,102.000000\n"
+    "2024-01-03,2024-01-05,2,104.000000,,102.000000\n"
+)
+# The open pull request's branch, a run later: the second step scored and a forecast made on the 4th.
+BRANCH = HEADER + (
+    "2024-01-03,2024-01-04,1,103.000000,101.000000,102.000000\n"
+    "2024-01-03,2024-01-05,2,104.000000,104.000000,102.000000\n"
+    "2024-01-04,2024-01-05,1,102.000000,104.000000,101.000000\n"
+    "2024-01-04,2024-01-08,2,100.000000,,101.000000\n"
+)
+
+
+def run(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, SCRIPT, *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_the_branch_rows_are_merged_in_and_merging_twice_changes_nothing(tmp_path):
+    history, other = tmp_path / "history.csv", tmp_path / "other.csv"
+    history.write_text(BASE)
+    other.write_text(BRANCH)
+
+    result = run(other, "--history", history)
+
+    assert result.returncode == 0, result.stderr
+    assert history.read_text() == BRANCH
+    assert f"{history}: 4 rows (3 scored), 2 new from {other}" in result.stderr
+    run(other, "--history", history)
+    assert history.read_text() == BRANCH
+
+
+def test_a_scored_row_of_the_base_is_kept_against_an_unscored_copy(tmp_path):
+    history, other = tmp_path / "history.csv", tmp_path / "other.csv"
+    history.write_text(BRANCH)
+    other.write_text(BASE.replace("103.000000,101.000000", "103.000000,"))
+
+    assert run(other, "--history", history).returncode == 0
+    assert history.read_text() == BRANCH
+
+
+def test_without_a_history_the_other_copy_becomes_it(tmp_path):
+    history, other = tmp_path / "metrics" / "history.csv", tmp_path / "other.csv"
+    other.write_text(BRANCH)
+
+    assert run(other, "--history", history).returncode == 0
+    assert history.read_text() == BRANCH
+
+
+def test_a_file_that_is_not_a_history_fails_with_one_line(tmp_path):
+    history, other = tmp_path / "history.csv", tmp_path / "other.csv"
+    history.write_text(BASE)
+    other.write_text("date,predicted_close\n2024-01-04,103.0\n")
+
+    result = run(other, "--history", history)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {other}: expected the columns forecast_made_on, date, step, predicted_close, actual, naive, "
+        "got date, predicted_close"]
+    assert history.read_text() == BASE

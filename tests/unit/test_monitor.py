@@ -1,0 +1,213 @@
+"""The forecast history on a few literal prices: recording, scoring and the rolling errors, checked by hand."""
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockpipe.monitor import empty_history, forecast_rows, history_from_csv, history_to_csv, record, score, summarize
+
+# Tue 2 .. Mon 8 January 2024 (the 6th and 7th are a weekend).
+PRICES = pd.DataFrame({
+    "date": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"]),
+    "close": [100.0, 102.0, 101.0, 104.0, 103.0],
+})
+# Made on Wednesday the 3rd (close 102) for the next three sessions.
+FORECAST = pd.DataFrame({"date": ["2024-01-04", "2024-01-05", "2024-01-08"], "predicted_close": [103.0, 104.0, 105.0]})
+TEST = {"rmse": 4.0, "naive_rmse": 5.0}  # the test set's rmse / naive rmse: 0.8
+
+
+def up_to(day: str) -> pd.DataFrame:
+    return PRICES[PRICES["date"] <= day].reset_index(drop=True)
+
+
+def history_rows(rows: list[tuple]) -> pd.DataFrame:
+    """A history from (forecast_made_on, date, step, predicted_close, actual, naive) tuples."""
+    frame = pd.DataFrame(rows, columns=["forecast_made_on", "date", "step", "predicted_close", "actual", "naive"])
+    for name in ("forecast_made_on", "date"):
+        frame[name] = pd.to_datetime(frame[name])
+    return frame.astype(empty_history().dtypes.to_dict())
+
+
+def summary(history, window=20, min_scored=1, drift_ratio=1.5):
+    return summarize(history, TEST, window=window, min_scored=min_scored, drift_ratio=drift_ratio)
+
+
+def test_forecast_rows_are_dated_from_the_last_price_and_unscored():
+    rows = forecast_rows(FORECAST, up_to("2024-01-03"))
+
+    expected = history_rows([("2024-01-03", "2024-01-04", 1, 103.0, np.nan, 102.0),
+                             ("2024-01-03", "2024-01-05", 2, 104.0, np.nan, 102.0),
+                             ("2024-01-03", "2024-01-08", 3, 105.0, np.nan, 102.0)])
+    pd.testing.assert_frame_equal(rows, expected)
+
+
+@pytest.mark.parametrize("last_price", ["2024-01-04", "2024-01-08"])
+def test_a_forecast_that_does_not_follow_the_prices_is_refused(last_price):
+    with pytest.raises(ValueError, match=rf"must follow the last price date {last_price}.*rerun predict"):
+        forecast_rows(FORECAST, up_to(last_price))
+
+
+def test_an_empty_forecast_is_refused():
+    with pytest.raises(ValueError, match="the forecast has no rows"):
+        forecast_rows(FORECAST.iloc[:0], up_to("2024-01-03"))
+
+
+def test_recording_the_same_forecast_twice_adds_nothing():
+    rows = forecast_rows(FORECAST, up_to("2024-01-03"))
+    once = record(empty_history(), rows)
+
+    twice = record(once, rows)
+
+    pd.testing.assert_frame_equal(once, rows)
+    pd.testing.assert_frame_equal(twice, once)
+
+
+def test_forecasts_from_different_days_are_kept_side_by_side_in_date_order():
+    later = forecast_rows(pd.DataFrame({"date": ["2024-01-05", "2024-01-08"], "predicted_close": [99.0, 98.0]}),
+                          up_to("2024-01-04"))
+    earlier = forecast_rows(FORECAST, up_to("2024-01-03"))
+
+    history = record(record(empty_history(), later), earlier)
+
+    assert [(made.day, day.day, step) for made, day, step in
+            history[["forecast_made_on", "date", "step"]].itertuples(index=False)] == [
+        (3, 4, 1), (3, 5, 2), (3, 8, 3), (4, 5, 1), (4, 8, 2)]
+    assert history["naive"].tolist() == [102.0, 102.0, 102.0, 101.0, 101.0]
+
+
+def test_a_newer_forecast_replaces_unscored_rows_and_never_scored_ones():
+    # The first step of the forecast made on the 3rd is scored (the 4th closed at 101); a model
+    # retrained afterwards forecasts again from the same day: only the unscored steps take its values.
+    history = score(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))), up_to("2024-01-04"))
+    retrained = forecast_rows(FORECAST.assign(predicted_close=[110.0, 111.0, 112.0]), up_to("2024-01-03"))
+
+    updated = record(history, retrained)
+
+    assert updated["predicted_close"].tolist() == [103.0, 111.0, 112.0]
+    assert updated["actual"].tolist()[0] == 101.0 and updated["actual"].isna().tolist() == [False, True, True]
+
+
+def test_only_rows_whose_actual_close_exists_are_scored():
+    history = record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03")))
+
+    assert score(history, up_to("2024-01-03"))["actual"].isna().all()
+    partly = score(history, up_to("2024-01-05"))
+    assert partly["actual"].tolist()[:2] == [101.0, 104.0] and math.isnan(partly["actual"].iloc[2])
+    assert score(history, PRICES)["actual"].tolist() == [101.0, 104.0, 103.0]
+
+
+def test_a_scored_row_keeps_its_actual_when_the_prices_are_revised():
+    history = score(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))), up_to("2024-01-04"))
+    # A dividend rescales adjusted history: the 4th now reads 100.5, the 5th is new.
+    revised = up_to("2024-01-05").assign(close=[99.5, 101.5, 100.5, 104.0])
+
+    rescored = score(history, revised)
+
+    assert rescored["actual"].tolist()[:2] == [101.0, 104.0]
+    assert rescored["naive"].tolist() == [102.0, 102.0, 102.0]
+
+
+def test_summary_of_an_empty_history_invents_no_numbers():
+    report = summary(empty_history())
+
+    nothing = {"n": 0, "rmse": None, "mae": None, "naive_rmse": None, "naive_mae": None, "skill": None}
+    assert report == {"forecasts": 0, "forecasts_scored": 0, "n_scored": 0, "last_forecast_made_on": None,
+                      "last_scored_date": None, "window": 20, "first_step": nothing, "all_steps": nothing,
+                      "test_rmse": 4.0, "test_naive_rmse": 5.0, "ratio": None, "drift_ratio": 1.5, "drift": None}
+
+
+def test_summary_with_nothing_scored_yet_counts_the_forecast_only():
+    report = summary(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))))
+
+    assert (report["forecasts"], report["n_scored"], report["last_forecast_made_on"]) == (1, 0, "2024-01-03")
+    assert report["first_step"]["rmse"] is None and report["drift"] is None
+
+
+def test_summary_errors_by_hand():
+    # Made on the 3rd (naive 102), scored up to the 5th: step 1 predicted 103, actual 101 (error 2,
+    # naive error 1); step 2 predicted 104, actual 104 (error 0, naive error 2).
+    history = score(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))), up_to("2024-01-05"))
+
+    report = summary(history)
+
+    assert (report["forecasts"], report["forecasts_scored"], report["n_scored"]) == (1, 1, 2)
+    assert report["last_scored_date"] == "2024-01-05"
+    assert report["first_step"] == {"n": 1, "rmse": 2.0, "mae": 2.0, "naive_rmse": 1.0, "naive_mae": 1.0,
+                                    "skill": -1.0}
+    assert report["all_steps"] == pytest.approx({"n": 2, "rmse": math.sqrt(2), "mae": 1.0,
+                                                 "naive_rmse": math.sqrt(2.5), "naive_mae": 1.5,
+                                                 "skill": 1 - math.sqrt(2) / math.sqrt(2.5)})
+    # Live 2 / 1 against the test set's 4 / 5.
+    assert report["ratio"] == pytest.approx(2.5)
+    assert report["drift"] is True
+
+
+def test_drift_needs_the_ratio_above_the_threshold():
+    history = score(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))), up_to("2024-01-05"))
+
+    assert summary(history, drift_ratio=2.5)["drift"] is False
+    assert summary(history, drift_ratio=2.4)["drift"] is True
+
+
+def test_drift_is_not_judged_before_min_scored_first_steps():
+    history = score(record(empty_history(), forecast_rows(FORECAST, up_to("2024-01-03"))), up_to("2024-01-05"))
+
+    report = summary(history, min_scored=2)
+
+    assert report["ratio"] == pytest.approx(2.5)
+    assert report["drift"] is None
+
+
+def test_the_window_keeps_the_latest_scored_forecasts():
+    # Three forecasts of two steps each; the last one is not scored yet.
+    history = history_rows([
+        ("2024-01-02", "2024-01-03", 1, 110.0, 102.0, 100.0),  # error 8: outside a window of 2
+        ("2024-01-02", "2024-01-04", 2, 110.0, 101.0, 100.0),
+        ("2024-01-03", "2024-01-04", 1, 103.0, 101.0, 102.0),  # error 2, naive error 1
+        ("2024-01-03", "2024-01-05", 2, 104.0, 104.0, 102.0),  # error 0, naive error 2
+        ("2024-01-04", "2024-01-05", 1, 102.0, 104.0, 101.0),  # error 2, naive error 3
+        ("2024-01-04", "2024-01-08", 2, 100.0, 103.0, 101.0),  # error 3, naive error 2
+        ("2024-01-05", "2024-01-09", 1, 104.0, np.nan, 104.0),
+    ])
+
+    report = summary(history, window=2)
+
+    assert (report["forecasts"], report["forecasts_scored"], report["n_scored"]) == (4, 3, 6)
+    assert report["first_step"] == pytest.approx({"n": 2, "rmse": 2.0, "mae": 2.0, "naive_rmse": math.sqrt(5),
+                                                  "naive_mae": 2.0, "skill": 1 - 2 / math.sqrt(5)})
+    assert report["all_steps"]["n"] == 4
+    assert report["all_steps"]["rmse"] == pytest.approx(math.sqrt((4 + 0 + 4 + 9) / 4))
+    assert report["all_steps"]["naive_rmse"] == pytest.approx(math.sqrt((1 + 4 + 9 + 4) / 4))
+    assert summary(history, window=3)["first_step"]["rmse"] == pytest.approx(math.sqrt((64 + 4 + 4) / 3))
+
+
+@pytest.mark.parametrize("test_metrics", [{"rmse": 4.0}, {"rmse": 4.0, "naive_rmse": 0.0},
+                                          {"rmse": None, "naive_rmse": 5.0}, {"rmse": True, "naive_rmse": 5.0}])
+def test_summary_needs_positive_test_errors(test_metrics):
+    with pytest.raises(ValueError, match=r"'(rmse|naive_rmse)' must be a positive number"):
+        summarize(empty_history(), test_metrics, window=20, min_scored=1, drift_ratio=1.5)
+
+
+def test_history_csv_round_trip():
+    text = ("forecast_made_on,date,step,predicted_close,actual,naive\n"
+            "2024-01-03,2024-01-04,1,103.000000,101.000000,102.000000\n"
+            "2024-01-03,2024-01-05,2,104.000000,,102.000000\n")
+
+    history = history_from_csv(pd.read_csv(io.StringIO(text)))
+
+    pd.testing.assert_frame_equal(history, history_rows([("2024-01-03", "2024-01-04", 1, 103.0, 101.0, 102.0),
+                                                         ("2024-01-03", "2024-01-05", 2, 104.0, np.nan, 102.0)]))
+    assert history_to_csv(history).to_csv(index=False, float_format="%.6f") == text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("date,predicted_close\n2024-01-04,103.0\n", "expected the columns forecast_made_on, date, step, predicted_close"),
+    ("forecast_made_on,date,step,predicted_close,actual,naive\n2024-01-03,2024-01-04,,103.0,,102.0\n", "integer"),
+    ("forecast_made_on,date,step,predicted_close,actual,naive\n2024-01-03,04/01/2024,1,103.0,,102.0\n", "04/01/2024"),
+])
+def test_a_history_csv_of_another_shape_is_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        history_from_csv(pd.read_csv(io.StringIO(text)))
