@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json
-from stockpipe.errors import PipelineError
 from stockpipe.metrics import (
     baseline_forecasts,
     conformal_halfwidth,

@@ -108,6 +108,31 @@ def parse_json(response: requests.Response, what: str) -> dict:
         raise PipelineError(f"{what}: malformed or truncated JSON ({error.msg} at character {error.pos})") from None
 
 
+def excerpt(text, limit: int = 200) -> str:
+    """A provider's message on one line, keys redacted, cut to ``limit`` characters."""
+    flat = " ".join(redact(str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def alphavantage_answer(response: requests.Response, what: str) -> dict:
+    """The JSON object Alpha Vantage answered, or one line for its error shapes.
+
+    Alpha Vantage answers errors with status 200 and an ``Error Message`` field; its
+    ``Note``/``Information`` notices (rate limits, premium endpoints) are left to the
+    caller, whose request decides what they mean.
+    """
+    body = parse_json(response, what)
+    if response.status_code != 200:
+        raise PipelineError(f"{what}: HTTP {response.status_code} from Alpha Vantage")
+    if not isinstance(body, dict):
+        raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
+    if "Error Message" in body:
+        raise PipelineError(
+            f"{what}: unknown symbol or invalid request (Alpha Vantage: {excerpt(body['Error Message'])})"
+        )
+    return body
+
+
 def looks_like_html(body: str) -> bool:
     return body.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
 

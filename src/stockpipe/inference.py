@@ -30,7 +30,9 @@ _ACTIVATIONS = {
 
 
 @dataclass(frozen=True)
-class _Lstm:
+class _Recurrent:
+    """Weights and options of a Keras recurrent layer, as saved."""
+
     kernel: np.ndarray
     recurrent_kernel: np.ndarray
     bias: np.ndarray
@@ -38,6 +40,8 @@ class _Lstm:
     recurrent_activation: str
     return_sequences: bool
 
+
+class _Lstm(_Recurrent):
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         n_samples, n_steps, _ = inputs.shape
         units = self.recurrent_kernel.shape[0]
@@ -59,16 +63,8 @@ class _Lstm:
         return np.stack(outputs, axis=1) if self.return_sequences else hidden
 
 
-@dataclass(frozen=True)
-class _Gru:
+class _Gru(_Recurrent):
     """Keras' GRU with reset_after=True: separate input and recurrent biases (shape (2, 3 * units))."""
-
-    kernel: np.ndarray
-    recurrent_kernel: np.ndarray
-    bias: np.ndarray
-    activation: str
-    recurrent_activation: str
-    return_sequences: bool
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         n_samples, n_steps, _ = inputs.shape
@@ -95,8 +91,8 @@ class _Gru:
 class _Bidirectional:
     """Keras' Bidirectional(merge_mode="concat"): the backward layer reads the window reversed."""
 
-    forward: _Lstm | _Gru
-    backward: _Lstm | _Gru
+    forward: _Recurrent
+    backward: _Recurrent
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         backward = self.backward(inputs[:, ::-1])
@@ -190,7 +186,7 @@ def _variables(weights: h5py.File, group: str) -> list[np.ndarray]:
     return arrays
 
 
-def _recurrent(kind: str, options: dict, variables: list[np.ndarray]) -> _Lstm | _Gru:
+def _recurrent(kind: str, options: dict, variables: list[np.ndarray]) -> _Recurrent:
     return _RECURRENT[kind](*variables, options["activation"], options["recurrent_activation"],
                             options["return_sequences"])
 

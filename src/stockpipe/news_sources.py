@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import fetch, looks_like_html, parse_json, redact
+from stockpipe.http import alphavantage_answer, excerpt, fetch, looks_like_html, parse_json
 from stockpipe.news import clean_headline, empty_news, news_frame
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def parse_rss(body: bytes, feed: str, ticker: str, what: str, status: int = 200)
     """
     text = body.decode("utf-8", errors="replace")
     if status != 200:
-        raise PipelineError(f"{what}: HTTP {status} ({_excerpt(_TAG_TEXT.sub(' ', text), 120) or 'no body'})")
+        raise PipelineError(f"{what}: HTTP {status} ({excerpt(_TAG_TEXT.sub(' ', text), 120) or 'no body'})")
     if not text.strip():
         raise PipelineError(f"{what}: empty response body (HTTP 200) where RSS was expected")
     if looks_like_html(text):
@@ -171,7 +171,7 @@ def parse_rss(body: bytes, feed: str, ticker: str, what: str, status: int = 200)
     parsed = feedparser.parse(io.BytesIO(body))
     problem = parsed.get("bozo_exception")
     if isinstance(problem, SAXException) or not parsed.get("version"):
-        reason = f" ({_excerpt(str(problem), 80)})" if problem else ""
+        reason = f" ({excerpt(str(problem), 80)})" if problem else ""
         raise PipelineError(f"{what}: malformed or truncated RSS{reason}")
     stamps, titles, publishers = [], [], []
     dropped = 0
@@ -278,10 +278,10 @@ def _gdelt_articles(response: requests.Response, what: str) -> list[dict]:
     """The ``articles`` of one GDELT answer; GDELT explains a bad query in plain text."""
     text = response.text.strip()
     if response.status_code != 200:
-        page = _excerpt(_TAG_TEXT.sub(" ", text), 120)
+        page = excerpt(_TAG_TEXT.sub(" ", text), 120)
         raise PipelineError(f"{what}: HTTP {response.status_code} from GDELT ({page})")
     if text and not looks_like_html(text) and text[0] not in "{[":
-        raise PipelineError(f"{what}: GDELT refused the request: {_excerpt(text, 160)}")
+        raise PipelineError(f"{what}: GDELT refused the request: {excerpt(text, 160)}")
     body = parse_json(response, what)
     if not isinstance(body, dict):
         raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
@@ -344,17 +344,11 @@ def _alphavantage(session, base_url, ticker, first, last, key, what) -> tuple[pd
 
 
 def _alphavantage_feed(response: requests.Response, what: str) -> list[dict]:
-    body = parse_json(response, what)
-    if response.status_code != 200:
-        raise PipelineError(f"{what}: HTTP {response.status_code} from Alpha Vantage")
-    if not isinstance(body, dict):
-        raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
-    if "Error Message" in body:
-        raise PipelineError(f"{what}: invalid request (Alpha Vantage: {_excerpt(body['Error Message'])})")
+    body = alphavantage_answer(response, what)
     notice = body.get("Note") or body.get("Information")
     if notice:
         lowered = str(notice).lower()
-        quoted = f"(Alpha Vantage: {_excerpt(notice)})"
+        quoted = f"(Alpha Vantage: {excerpt(notice)})"
         if "rate limit" in lowered or "call frequency" in lowered or "requests per day" in lowered:
             raise PipelineError(f"{what}: rate limit hit {quoted}; wait and run again")
         if "apikey" in lowered or "api key" in lowered:
@@ -410,9 +404,9 @@ def _finnhub_items(response: requests.Response, what: str) -> list[dict]:
     if response.status_code in (401, 403):
         hint = f"the key in {API_KEY_VARIABLES['finnhub']} was refused" if response.status_code == 401 else \
             "this key has no access to company-news for that range"
-        raise PipelineError(f"{what}: {hint} (HTTP {response.status_code}, Finnhub: {_excerpt(message or '')})")
+        raise PipelineError(f"{what}: {hint} (HTTP {response.status_code}, Finnhub: {excerpt(message or '')})")
     if response.status_code != 200 or message:
-        raise PipelineError(f"{what}: HTTP {response.status_code} from Finnhub ({_excerpt(message or str(body))})")
+        raise PipelineError(f"{what}: HTTP {response.status_code} from Finnhub ({excerpt(message or str(body))})")
     if not isinstance(body, list):
         raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not a list of news)")
     return body
@@ -456,7 +450,3 @@ def _moment(value, time_format: str | None) -> pd.Timestamp | None:
     except (ValueError, OverflowError):
         return None
 
-
-def _excerpt(text, limit: int = 200) -> str:
-    flat = " ".join(redact(str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

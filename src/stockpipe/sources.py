@@ -19,7 +19,7 @@ import requests
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import fetch, looks_like_html, parse_json, redact
+from stockpipe.http import alphavantage_answer, excerpt, fetch, looks_like_html, parse_json
 from stockpipe.prices import read_price_csv
 
 DEFAULT_BASE_URLS = {
@@ -167,7 +167,7 @@ def stooq_prices(
     if "exceeded the daily hits limit" in lowered:
         raise PipelineError(f"{what}: rate limit hit (Stooq: exceeded the daily hits limit); run again tomorrow")
     if not lowered.startswith("date,"):
-        raise PipelineError(f"{what}: not price CSV (starts with {_excerpt(stripped, 60)!r})")
+        raise PipelineError(f"{what}: not price CSV (starts with {excerpt(stripped, 60)!r})")
     _check_csv_rows(stripped, what)
     prices = read_price_csv(io.StringIO(stripped), "iso", source=what)
     return prices.sort_values(col.DATE, kind="stable").reset_index(drop=True)
@@ -201,15 +201,7 @@ def _alphavantage(
     function = _AV_ADJUSTED if adjusted else _AV_DAILY
     params = {"function": function, "symbol": ticker, "outputsize": "full", "datatype": "json", "apikey": api_key}
     response = fetch(session, f"{base_url}/query", params, what)
-    body = parse_json(response, what)
-    if response.status_code != 200:
-        raise PipelineError(f"{what}: HTTP {response.status_code} from Alpha Vantage")
-    if not isinstance(body, dict):
-        raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
-    if "Error Message" in body:
-        raise PipelineError(
-            f"{what}: unknown symbol or invalid request (Alpha Vantage: {_excerpt(body['Error Message'])})"
-        )
+    body = alphavantage_answer(response, what)
     notice = body.get("Note") or body.get("Information")
     if notice:
         raise PipelineError(_alphavantage_notice(str(notice), function, what))
@@ -251,7 +243,7 @@ def _alphavantage(
 def _alphavantage_notice(text: str, function: str, what: str) -> str:
     """One line for Alpha Vantage's 200-with-a-notice answers: rate limit, premium, key."""
     lowered = text.lower()
-    quoted = f"(Alpha Vantage: {_excerpt(text)})"
+    quoted = f"(Alpha Vantage: {excerpt(text)})"
     if "rate limit" in lowered or "call frequency" in lowered or "requests per day" in lowered:
         return f"{what}: rate limit hit {quoted}; wait and run again"
     if "premium" in lowered:
@@ -272,8 +264,8 @@ def _raise_yahoo_error(block: object, response: requests.Response, what: str) ->
     if not error:
         return
     if not isinstance(error, dict):
-        raise PipelineError(f"{what}: Yahoo error {_excerpt(str(error))} (HTTP {response.status_code})")
-    code, description = error.get("code", "?"), _excerpt(str(error.get("description", "")))
+        raise PipelineError(f"{what}: Yahoo error {excerpt(str(error))} (HTTP {response.status_code})")
+    code, description = error.get("code", "?"), excerpt(str(error.get("description", "")))
     if code == "Not Found" or response.status_code == 404:
         raise PipelineError(f"{what}: unknown ticker (Yahoo: {description or code})")
     raise PipelineError(f"{what}: Yahoo error {code}: {description} (HTTP {response.status_code})")
@@ -317,9 +309,9 @@ def _split_factor(dates: pd.Series, splits, meta: dict, what: str) -> pd.Series:
             ratio = float(split["numerator"]) / float(split["denominator"])
             day = _session_dates([int(split["date"])], meta).iloc[0]
         except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            raise PipelineError(f"{what}: malformed split event {_excerpt(str(split))}") from None
+            raise PipelineError(f"{what}: malformed split event {excerpt(str(split))}") from None
         if not math.isfinite(ratio) or ratio <= 0:
-            raise PipelineError(f"{what}: malformed split event {_excerpt(str(split))}")
+            raise PipelineError(f"{what}: malformed split event {excerpt(str(split))}")
         factor[dates < day] *= ratio
     return factor
 
@@ -355,6 +347,3 @@ def _epoch(day: str) -> int:
     return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
 
 
-def _excerpt(text: str, limit: int = 300) -> str:
-    flat = " ".join(redact(str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

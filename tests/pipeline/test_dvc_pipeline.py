@@ -25,7 +25,8 @@ def test_first_run_writes_every_output(project):
         assert key in metrics
     forecast = pd.read_csv(project.path / "metrics/forecast.csv", parse_dates=["date"])
     assert list(forecast.columns) == ["date", "predicted_close", "lower", "upper"]
-    assert (forecast["lower"] < forecast["predicted_close"]).all() and (forecast["predicted_close"] < forecast["upper"]).all()
+    assert (forecast["lower"] < forecast["predicted_close"]).all()
+    assert (forecast["predicted_close"] < forecast["upper"]).all()
     # The sample ends on Monday 2018-12-31; 2019-01-01 is a holiday, then Wed..Fri, then Monday.
     assert forecast["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2019-01-02", "2019-01-03", "2019-01-04", "2019-01-07", "2019-01-08"]

@@ -43,7 +43,8 @@ def error_of(call, *args, **kwargs) -> str:
 
 def bar_lines(dates, closes):
     """CSV lines of well-formed bars: open = close, high and low 1 around it, volume 100."""
-    return "".join(f"{day},{close},{close + 1},{close - 1},{close},100\n" for day, close in zip(dates, closes))
+    rows = zip(dates, closes, strict=True)
+    return "".join(f"{day},{close},{close + 1},{close - 1},{close},100\n" for day, close in rows)
 
 
 def read_and_clean(path, **clean):

@@ -27,7 +27,7 @@ def frame(rows):
 
 def bars(dates, closes):
     """Well-formed bars: open = close, high and low 1 around it, volume 100."""
-    return frame([(day, close, close + 1, close - 1, close, 100) for day, close in zip(dates, closes)])
+    return frame([(day, close, close + 1, close - 1, close, 100) for day, close in zip(dates, closes, strict=True)])
 
 
 def dates_of(prices):

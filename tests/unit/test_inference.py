@@ -5,7 +5,6 @@ from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster
 from stockpipe.model import build_model, load_model, predict, save_model
 
-
 ARCHITECTURES = [
     {}, {"cell": "gru"}, {"bidirectional": True}, {"cell": "gru", "bidirectional": True},
     {"dense_units": 4, "l2": 0.01}, {"recurrent_dropout": 0.2},

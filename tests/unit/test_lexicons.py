@@ -29,16 +29,6 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 WRITTEN_WITH_VOCABULARY = 90
 
 
-@pytest.fixture(scope="module")
-def finance():
-    return make_scorer("vader_finance")
-
-
-@pytest.fixture(scope="module")
-def vader():
-    return make_scorer("vader")
-
-
 def label(score: float) -> str:
     if score >= POSITIVE_THRESHOLD:
         return "positive"

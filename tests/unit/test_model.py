@@ -54,7 +54,7 @@ def test_set_seed_makes_training_repeatable():
     first, second = fitted_weights(7), fitted_weights(7)
 
     assert len(first) == len(second)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -253,7 +253,8 @@ def test_alphavantage_a_full_minute_moves_on(http_server, session, monkeypatch):
      r"rate limit hit"),
     ({"Information": "The **demo** API key is for demo purposes only. Please claim your free API key."},
      r"the key in ALPHAVANTAGE_API_KEY was refused"),
-    ({"Error Message": "Invalid API call. Please retry or visit the documentation."}, r"invalid request"),
+    ({"Error Message": "Invalid API call. Please retry or visit the documentation."},
+     r"unknown symbol or invalid request"),
     ({"items": "0"}, r"no 'feed' list in the answer \(keys: items\)"),
     ([], r"unexpected JSON \(a list, not an object\)"),
 ])

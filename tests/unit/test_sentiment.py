@@ -6,21 +6,10 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe import sentiment
-from stockpipe.lexicons import make_scorer
 from stockpipe.news import empty_news, parse_timestamps
 from stockpipe.sentiment import daily_sentiment, decayed_sentiment, empty_cache, empty_daily, score_headlines
 
 NEW_YORK = "America/New_York"
-
-
-@pytest.fixture(scope="module")
-def finance():
-    return make_scorer("vader_finance")
-
-
-@pytest.fixture(scope="module")
-def vader():
-    return make_scorer("vader")
 
 
 def test_negative_positive_and_neutral_headlines(finance):

@@ -14,7 +14,7 @@ def nltk():
 
 
 @pytest.fixture(scope="module")
-def vader():
+def fast_vader():
     return Vader(read_vader_lexicon())
 
 
@@ -46,17 +46,17 @@ def test_lexicon_comes_from_the_vadersentiment_package():
     "",
     "a",
 ])
-def test_rules_match_nltk(nltk, vader, text):
-    assert vader.compound(text) == nltk.polarity_scores(text)["compound"]
+def test_rules_match_nltk(nltk, fast_vader, text):
+    assert fast_vader.compound(text) == nltk.polarity_scores(text)["compound"]
 
 
-def test_every_real_headline_matches_nltk(nltk, vader, shared_data):
+def test_every_real_headline_matches_nltk(nltk, fast_vader, shared_data):
     headlines = pd.concat([
         pd.read_csv(shared_data / "news" / "guardian_headlines_2017_2020.csv")["Headlines"],
         pd.read_csv(shared_data / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv")["title"],
     ]).dropna()
 
-    different = [text for text in headlines if vader.compound(text) != nltk.polarity_scores(text)["compound"]]
+    different = [text for text in headlines if fast_vader.compound(text) != nltk.polarity_scores(text)["compound"]]
 
     assert len(headlines) == 27793
     assert different == []
@@ -69,7 +69,7 @@ _WORDS = ["good", "bad", "great", "not", "never", "so", "this", "very", "extreme
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_WORDS), max_size=12), st.sampled_from(["", "!", "!!", "??", "???", "?!?"]))
-def test_generated_texts_match_nltk(nltk, vader, words, ending):
+def test_generated_texts_match_nltk(nltk, fast_vader, words, ending):
     text = " ".join(words) + ending
 
-    assert vader.compound(text) == nltk.polarity_scores(text)["compound"]
+    assert fast_vader.compound(text) == nltk.polarity_scores(text)["compound"]
