@@ -108,7 +108,7 @@ def parse_json(response: requests.Response, what: str) -> dict:
         raise PipelineError(f"{what}: malformed or truncated JSON ({error.msg} at character {error.pos})") from None
 
 
-def excerpt(text, limit: int = 200) -> str:
+def excerpt(text, limit: int = 300) -> str:
     """A provider's message on one line, keys redacted, cut to ``limit`` characters."""
     flat = " ".join(redact(str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
