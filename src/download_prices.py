@@ -23,6 +23,15 @@ log = logging.getLogger("download_prices")
 TRACKED_DIR = Path("data/external")
 
 
+def kept(path: Path) -> str:
+    """What a failed download leaves behind (dvc.yaml marks the output persist, so DVC keeps it too)."""
+    if not path.exists():
+        return f"no earlier {path} to keep"
+    previous = read_parquet(path)
+    return (f"the previous {path} ({len(previous)} rows, {previous[col.DATE].min().date()} .. "
+            f"{previous[col.DATE].max().date()}) is kept")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", help="parquet file to write")
@@ -41,10 +50,13 @@ def main() -> None:
     elif data.source in LIVE_SOURCES:
         variable = API_KEY_VARIABLES.get(data.source)
         log.info("asking %s for %s", data.source, data.ticker)
-        prices = download(
-            data.source, make_session(), data.base_url, data.ticker, data.start, data.end, adjusted=data.adjusted,
-            today=today, api_key=os.environ.get(variable) if variable else None,
-        )
+        try:
+            prices = download(
+                data.source, make_session(), data.base_url, data.ticker, data.start, data.end,
+                adjusted=data.adjusted, today=today, api_key=os.environ.get(variable) if variable else None,
+            )
+        except PipelineError as error:
+            raise PipelineError(f"{error}; {kept(Path(args.out))}") from None
     elif data.source == "sample":
         sample = load_sample()
         read = {key: sample.attrs[key] for key in read}

@@ -71,13 +71,16 @@ def test_failed_download_is_one_line_and_keeps_the_last_good_data(live_project, 
         result = live_project.dvc("repro", check=False)
         assert result.returncode != 0
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert errors == ["error: yahoo NOPE: unknown ticker (Yahoo: No data found, symbol may be delisted)"]
+        previous = pd.read_parquet(raw)
+        assert errors == [
+            "error: yahoo NOPE: unknown ticker (Yahoo: No data found, symbol may be delisted); the previous "
+            f"data/raw/prices.parquet ({len(previous)} rows, {previous['date'].min().date()} .. "
+            f"{previous['date'].max().date()}) is kept"
+        ]
         assert "Traceback" not in result.stderr
-        # DVC removes a stage's outputs before running it (the cache keeps them, `dvc checkout`
-        # brings them back); the stage itself leaves no partial or temporary file.
-        assert not raw.exists() or raw.read_bytes() == before
-        assert sorted(path.name for path in raw.parent.iterdir()) in (["news.parquet"],
-                                                                      ["news.parquet", "prices.parquet"])
+        # persist: true keeps DVC from deleting the output first; the stage writes atomically.
+        assert raw.read_bytes() == before
+        assert sorted(path.name for path in raw.parent.iterdir()) == ["news.parquet", "prices.parquet"]
         assert clean.read_bytes() == clean_before
     finally:
         live_project.reset()
@@ -121,7 +124,7 @@ def test_api_key_is_never_written_anywhere(live_project, server):
             "error: alphavantage IBM: rate limit hit (Alpha Vantage: Thank you for using Alpha Vantage! Our standard "
             "API call frequency is 5 calls per minute and 500 calls per day. Please visit "
             "https://www.alphavantage.co/premium/ if you would like to target a higher API call frequency.); "
-            "wait and run again"]
+            "wait and run again; the previous data/raw/prices.parquet (1510 rows, 2013-01-02 .. 2018-12-31) is kept"]
 
         # A dropped connection makes urllib3 log the retried URL; the run then succeeds.
         server.serve("/query", Reply(drop=True), Reply(200, fmt.alphavantage_daily(sample_from("2013-01-01"))))

@@ -1,7 +1,8 @@
 """No look-ahead, as properties: changing data after day t changes nothing known at day t.
 
 Hypothesis picks the day t and how the later data changes. The prices are real (the packaged
-S&P 500 sample), so every indicator is past its warm-up well before t.
+S&P 500 sample), so every indicator is past its warm-up well before t; the headlines are
+placed around real XNYS closes.
 """
 
 import numpy as np
@@ -11,10 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockpipe import columns as col
-from stockpipe.features import build_features, feature_columns
+from stockpipe.features import build_features, feature_columns, join_sentiment
+from stockpipe.lexicons import make_scorer
+from stockpipe.news import news_frame
 from stockpipe.params import FeaturesParams
 from stockpipe.prices import load_sample
-from stockpipe.sentiment import empty_daily
+from stockpipe.sentiment import daily_sentiment, empty_daily, score_headlines
 from stockpipe.windows import ModelSpec, Scaler, predict_prices, target_rows, windows_for
 
 N_ROWS = 160
@@ -93,3 +96,45 @@ def test_the_window_for_day_j_holds_only_earlier_rows(target, factor):
     changed[target:] *= factor
     np.testing.assert_array_equal(windows_for(features, np.array([target]), WINDOW),
                                   windows_for(changed, np.array([target]), WINDOW))
+
+
+# Headlines: anything published after a session's close changes nothing up to that session.
+HEADLINES = ["Stocks plunge as recession fears grow", "Apple beats estimates and raises guidance",
+             "Markets steady ahead of the Fed", "Bank shares slump after downgrade", "Oil rallies on supply cuts"]
+NEW_YORK = "America/New_York"
+JUNE_SESSIONS = pd.DatetimeIndex(["2020-06-01", "2020-06-02", "2020-06-03", "2020-06-04", "2020-06-05",
+                                  "2020-06-08", "2020-06-09", "2020-06-10", "2020-06-11", "2020-06-12"])
+headline_minutes = st.lists(st.tuples(st.integers(min_value=0, max_value=60 * 24 * 14 - 1),
+                                      st.sampled_from(HEADLINES)), min_size=1, max_size=25)
+
+
+def scored_news(items, start):
+    """News rows (minutes after ``start`` in New York, text) and their vader_finance scores."""
+    times = [(start + pd.Timedelta(minutes=minutes)).tz_convert("UTC") for minutes, _ in items]
+    news = news_frame(times, [text for _, text in items], "SPY", "csv", [None] * len(items))
+    scores, _, _ = score_headlines(news[col.HEADLINE], SCORER)
+    return news, scores
+
+
+SCORER = make_scorer("vader_finance")
+
+
+@settings(max_examples=40, deadline=None)
+@given(session=st.integers(min_value=0, max_value=len(JUNE_SESSIONS) - 2), earlier=headline_minutes,
+       later=headline_minutes)
+def test_headlines_after_a_close_change_nothing_up_to_that_session(session, earlier, later):
+    day = JUNE_SESSIONS[session]
+    close = pd.Timestamp(f"{day.date()} 16:00", tz=NEW_YORK)
+    start = pd.Timestamp("2020-05-29 16:00", tz=NEW_YORK)
+    # Earlier headlines fall at or before the close of `day`; later ones strictly after it.
+    before_close = [(minutes, text) for minutes, text in earlier if start + pd.Timedelta(minutes=minutes) <= close]
+    after_close = [(minutes, text) for minutes, text in later]
+    known_news, known_scores = scored_news(before_close, start)
+    late_news, late_scores = scored_news(after_close, close + pd.Timedelta(minutes=1))
+
+    known = daily_sentiment(known_news, known_scores, "XNYS", halflife=3.0)
+    everything = daily_sentiment(pd.concat([known_news, late_news], ignore_index=True),
+                                 pd.concat([known_scores, late_scores], ignore_index=True), "XNYS", halflife=3.0)
+
+    dates = pd.Series(JUNE_SESSIONS[JUNE_SESSIONS <= day])
+    pd.testing.assert_frame_equal(join_sentiment(dates, known), join_sentiment(dates, everything))
