@@ -13,6 +13,7 @@ from stockpipe import columns as col
 from stockpipe.calendar import session_of
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_csv_table
+from stockpipe.prices import slashed_order
 
 _TIME_NAMES = ["timestamp", "datetime", "time", "date", "published", "publishedat", "published_at"]
 _HEADLINE_NAMES = ["headline", "headlines", "title"]
@@ -144,13 +145,8 @@ def numeric_dates_to_iso(text: pd.Series, source: str) -> pd.Series:
     if not found.any():
         return text
     first, second = parts[0][found].astype(int), parts[1][found].astype(int)
-    day_first, month_first = first > 12, second > 12
-    if day_first.any() and month_first.any():
-        row_day, row_month = first.index[day_first][0], second.index[month_first][0]
-        raise PipelineError(
-            f"{source}: dates mix day-first and month-first orders: row {row_day} {text[row_day]!r} can only be "
-            f"day-first, row {row_month} {text[row_month]!r} only month-first (expected one order throughout)")
-    if not (day_first.any() or month_first.any()):
+    order = slashed_order(first, second, text, source)
+    if order is None:
         row = first.index[0]
         raise PipelineError(
             f"{source}: row {row}: date {text[row]!r} could be day-first or month-first, as could every numeric date "
@@ -158,7 +154,7 @@ def numeric_dates_to_iso(text: pd.Series, source: str) -> pd.Series:
     rewritten = text.copy()
     for row in text.index[found]:
         match = _NUMERIC_DATE.match(text[row])
-        day, month = (match[1], match[2]) if day_first.any() else (match[2], match[1])
+        day, month = (match[1], match[2]) if order == "dayfirst" else (match[2], match[1])
         year = int(match[3])
         if len(match[3]) == 2:
             # As strptime's %y reads them: 69 .. 99 are 19xx, 00 .. 68 are 20xx.

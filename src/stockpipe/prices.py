@@ -74,10 +74,25 @@ def detect_date_format(values: pd.Series, source: str) -> str:
         raise PipelineError(
             f"{source}: dates mix formats: row {first_iso} {text[first_iso]!r} is YYYY-MM-DD, row {first_slashed} "
             f"{text[first_slashed]!r} is slashed (expected one format throughout)")
-    first, second = parts[0].astype(int), parts[1].astype(int)
+    order = slashed_order(parts[0].astype(int), parts[1].astype(int), text, source)
+    if order:
+        return order
+    raise PipelineError(
+        f"{source}: dates are ambiguous (every day and month is <= 12); "
+        "set data.date_format to 'dayfirst' or 'monthfirst'"
+    )
+
+
+def slashed_order(first: pd.Series, second: pd.Series, text: pd.Series, source: str) -> str | None:
+    """"dayfirst" or "monthfirst" as the numeric fields of slashed dates allow, or None.
+
+    A first field above 12 can only be a day, a second field above 12 only a day too; None
+    means every value fits both orders. Values that allow only one order each, but not the
+    same one, are refused, naming a row of each (``text`` gives the rows' original values).
+    """
     day_first, month_first = first > 12, second > 12
     if day_first.any() and month_first.any():
-        row_day, row_month = text.index[day_first][0], text.index[month_first][0]
+        row_day, row_month = first.index[day_first][0], second.index[month_first][0]
         raise PipelineError(
             f"{source}: dates mix day-first and month-first orders: row {row_day} {text[row_day]!r} can only be "
             f"day-first, row {row_month} {text[row_month]!r} only month-first (expected one order throughout)")
@@ -85,10 +100,7 @@ def detect_date_format(values: pd.Series, source: str) -> str:
         return "dayfirst"
     if month_first.any():
         return "monthfirst"
-    raise PipelineError(
-        f"{source}: dates are ambiguous (every day and month is <= 12); "
-        "set data.date_format to 'dayfirst' or 'monthfirst'"
-    )
+    return None
 
 
 def parse_dates(values: pd.Series, date_format: str, source: str) -> pd.Series:

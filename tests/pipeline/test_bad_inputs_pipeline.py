@@ -1,6 +1,7 @@
 """Bad input through real `dvc repro`: one error line, a non-zero exit, no traceback, and the outputs
 of the last good run left as they were (DVC removes the failing stage's own outputs before it runs,
-except the persisted downloads; `dvc checkout` and git bring them back). A repaired file's counts reach metrics/data_quality.json."""
+except the persisted downloads; `dvc checkout` and git bring them back). A repaired file's counts
+reach metrics/data_quality.json."""
 
 import hashlib
 import json
