@@ -302,14 +302,8 @@ def alphavantage(session: requests.Session, base_url: str, ticker: str, first: d
     full, the next one starts at the minute of the last item, and items seen twice are
     dropped by URL. Alpha Vantage writes times without a zone; they are read as UTC.
     """
-    what = f"alphavantage {ticker}"
-    if not key:
-        raise PipelineError(f"{what}: no API key; set the environment variable {API_KEY_VARIABLES['alphavantage']}")
-    try:
-        return _alphavantage(session, base_url, ticker, first, last, key, what)
-    except PipelineError as error:
-        # No provider message may carry the key into a log, whatever the provider echoes.
-        raise PipelineError(str(error).replace(key, "***")) from None
+    return _with_key("alphavantage", key, lambda what: _alphavantage(session, base_url, ticker, first, last, key,
+                                                                     what), ticker)
 
 
 def _alphavantage(session, base_url, ticker, first, last, key, what) -> tuple[pd.DataFrame, dict]:
@@ -369,12 +363,19 @@ def finnhub(session: requests.Session, base_url: str, ticker: str, first: dateti
     Finnhub caps how much one call returns and serves a free key about a year, so long
     windows are split; items seen twice are dropped by id.
     """
-    what = f"finnhub {ticker}"
+    return _with_key("finnhub", key, lambda what: _finnhub(session, base_url, ticker, first, last, key, what),
+                     ticker)
+
+
+def _with_key(provider: str, key: str | None, request, ticker: str):
+    """Run ``request(what)`` for a keyed provider: a missing key and any echo of the key fail cleanly."""
+    what = f"{provider} {ticker}"
     if not key:
-        raise PipelineError(f"{what}: no API key; set the environment variable {API_KEY_VARIABLES['finnhub']}")
+        raise PipelineError(f"{what}: no API key; set the environment variable {API_KEY_VARIABLES[provider]}")
     try:
-        return _finnhub(session, base_url, ticker, first, last, key, what)
+        return request(what)
     except PipelineError as error:
+        # No provider message may carry the key into a log, whatever the provider echoes.
         raise PipelineError(str(error).replace(key, "***")) from None
 
 
