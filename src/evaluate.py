@@ -1,4 +1,4 @@
-"""Stage evaluate: test-set errors in price units beside the naive forecast, and a plot."""
+"""Stage evaluate: test-set errors in price units beside the naive forecast, per fold and seed, and a plot."""
 
 import argparse
 import json
@@ -9,20 +9,29 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.backtest import FoldPredictions, backtest_metrics, model_file, seed_values, spec_file
 from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json
-from stockpipe.metrics import (
-    baseline_forecasts,
-    conformal_halfwidth,
-    forecast_metrics,
-    interval_coverage,
-    mase,
-)
 from stockpipe.params import load_params
+from stockpipe.splitting import Fold, walk_forward_folds
 from stockpipe.windows import ModelSpec, predict_prices, stack_parts, target_rows
 
 log = logging.getLogger("evaluate")
+
+
+def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, last: bool) -> FoldPredictions:
+    """One fold's predictions of its test block (every seed) and validation rows (the first seed)."""
+    spec = ModelSpec.from_dict(json.loads(spec_file(model_dir, fold.number, last).read_text()))
+    test_rows = target_rows(fold.val_stop, fold.test_stop, spec.window)
+    val_rows = target_rows(fold.train_stop, fold.val_stop, spec.window)
+    test, val = {}, None
+    for seed in seeds:
+        forecaster = load_forecaster(model_file(model_dir, fold.number, seed, shipped=last and seed == seeds[0]))
+        test[seed] = predict_prices(table, test_rows, spec, forecaster.predict)
+        if val is None:
+            val = predict_prices(table, val_rows, spec, forecaster.predict)
+    return FoldPredictions(fold, test_rows, val_rows, test, val)
 
 
 def plot_predictions(frame: pd.DataFrame, title: str, path: Path) -> None:
@@ -47,7 +56,7 @@ def plot_predictions(frame: pd.DataFrame, title: str, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("split_dir", help="folder with train/val/test parquet files")
-    parser.add_argument("model_dir", help="folder with model.keras and scaler.json")
+    parser.add_argument("model_dir", help="folder with model.keras, scaler.json and the backtest's models")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--predictions", required=True)
     parser.add_argument("--plot", required=True)
@@ -55,37 +64,20 @@ def main() -> None:
     params = load_params()
     parts = [read_parquet(Path(args.split_dir) / f"{name}.parquet") for name in ("train", "val", "test")]
     table = stack_parts(parts)
-    spec = ModelSpec.from_dict(json.loads((Path(args.model_dir) / "scaler.json").read_text()))
-    forecaster = load_forecaster(Path(args.model_dir) / "model.keras")
-    close = table[col.CLOSE].to_numpy()
-    n_train, n_val = len(parts[0]), len(parts[1])
-
-    def score(rows: np.ndarray) -> tuple[dict, np.ndarray]:
-        predicted = predict_prices(table, rows, spec, forecaster.predict)
-        return forecast_metrics(close[rows], predicted, close[rows - 1]), predicted
-
-    test_rows = target_rows(n_train + n_val, len(table), spec.window)
-    metrics, predicted = score(test_rows)
-    val_rows = target_rows(n_train, n_train + n_val, spec.window)
-    val_metrics, val_predicted = score(val_rows)
-    metrics.update({"val_rmse": val_metrics["rmse"], "val_naive_rmse": val_metrics["naive_rmse"],
-                    "val_skill": val_metrics["skill"], "mase": mase(metrics["mae"], close[:n_train])})
-    # Baselines that need no model, on the same test days, in the same units.
-    for name, forecast in baseline_forecasts(close, test_rows, n_train, params.evaluate.ma_window).items():
-        if name != "naive":
-            errors = forecast_metrics(close[test_rows], forecast, close[test_rows - 1])
-            metrics.update({f"{name}_rmse": errors["rmse"], f"{name}_mae": errors["mae"],
-                            f"{name}_skill": errors["skill"]})
-    # Split-conformal intervals from validation residuals only; their coverage is measured on test.
+    folds = walk_forward_folds(*map(len, parts), params.evaluate.folds)
+    seeds = seed_values(params.seed, params.train.seeds)
+    results = [predict_fold(table, fold, seeds, Path(args.model_dir), last=fold is folds[-1]) for fold in folds]
+    close, dates = table[col.CLOSE].to_numpy(), table[col.DATE].to_numpy()
     try:
-        halfwidth = conformal_halfwidth(np.log(close[val_rows] / val_predicted), params.predict.coverage)
+        metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict.coverage)
     except ValueError as error:
         raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
-    metrics.update({"interval_coverage_target": params.predict.coverage,
-                    "interval_coverage": interval_coverage(close[test_rows], predicted, halfwidth),
-                    "interval_halfwidth_log": halfwidth})
-    frame = pd.DataFrame({col.DATE: table[col.DATE].to_numpy()[test_rows], col.ACTUAL: close[test_rows],
-                          col.PREDICTED: predicted, col.NAIVE: close[test_rows - 1]})
+    rows = np.concatenate([result.test_rows for result in results])
+    frame = pd.DataFrame({col.DATE: table[col.DATE].to_numpy()[rows], col.ACTUAL: close[rows],
+                          col.PREDICTED: np.concatenate([result.test[seeds[0]] for result in results]),
+                          col.NAIVE: close[rows - 1],
+                          col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)
+                                                    for result in results])})
     frame[col.DATE] = frame[col.DATE].dt.strftime("%Y-%m-%d")
     write_json(metrics, args.metrics)
     write_csv(frame, args.predictions)
@@ -96,6 +88,11 @@ def main() -> None:
     log.info("test rmse %.3f vs naive %.3f: skill %+.4f, the model %s the naive forecast; "
              "%.0f%% intervals held %.1f%% of test closes", metrics["rmse"], metrics["naive_rmse"],
              metrics["skill"], verdict, 100 * params.predict.coverage, 100 * metrics["interval_coverage"])
+    for name in ("folds", "seeds"):
+        if metrics[name]["count"] > 1:
+            skill = metrics[name]["skill"]
+            log.info("skill over %d %s: mean %+.4f, sd %.4f, range %+.4f .. %+.4f", metrics[name]["count"], name,
+                     skill["mean"], skill["std"], skill["min"], skill["max"])
     if params.evaluate.fail_below_naive and metrics["skill"] < 0:
         raise PipelineError(
             f"test skill {metrics['skill']:+.4f} < 0: the model loses to the naive forecast "

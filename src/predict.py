@@ -23,7 +23,6 @@ def main() -> None:
     parser.add_argument("features", help="features parquet (the whole history)")
     parser.add_argument("model_dir", help="folder with model.keras and scaler.json")
     parser.add_argument("out", help="forecast CSV to write")
-    parser.add_argument("--split-dir", required=True, help="folder with train.parquet and val.parquet")
     args = parser.parse_args()
     params = load_params()
     table = read_parquet(args.features)
@@ -32,8 +31,8 @@ def main() -> None:
     last = table[col.DATE].iloc[-1]
     dates = sessions_after(params.data.exchange, last, params.predict.horizon)
     forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
-    split = Path(args.split_dir)
-    residuals = validation_log_residuals(read_parquet(split / "train.parquet"), read_parquet(split / "val.parquet"),
+    # The rows the model stopped early on are the features table's [train_stop, val_stop).
+    residuals = validation_log_residuals(table.iloc[:spec.train_stop], table.iloc[spec.train_stop:spec.val_stop],
                                          spec, forecaster.predict)
     try:
         forecast = with_intervals(forecast, conformal_halfwidth(residuals, params.predict.coverage))

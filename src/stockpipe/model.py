@@ -57,7 +57,12 @@ def _gpu_available() -> bool:
 
 
 def set_seed(seed: int) -> None:
-    """Make weight initialisation, dropout and shuffling repeatable on this machine."""
+    """Make weight initialisation, dropout and shuffling repeatable on this machine.
+
+    Keras' global state is cleared first, so each model built after this call starts from
+    the same state, however many models the process built before.
+    """
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 

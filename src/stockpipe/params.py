@@ -223,10 +223,12 @@ class TrainParams(_Section):
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(0.001, gt=0, le=1)
     patience: int = Field(5, ge=1)
+    seeds: int = Field(1, ge=1, le=100)  # models trained per fold, with seeds seed, seed+1, ...
 
 
 class EvaluateParams(_Section):
     ma_window: int = Field(5, ge=1)
+    folds: int = Field(1, ge=1, le=100)  # walk-forward folds over the test rows; 1 is the plain split
     fail_below_naive: bool = Field(False, strict=True)
 
 

@@ -1,6 +1,8 @@
-"""Chronological train / validation / test split."""
+"""Chronological train / validation / test split, and walk-forward folds over the test rows."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -33,3 +35,38 @@ def chronological_split(table: pd.DataFrame, test_size: float, val_size: float) 
         "val": table.iloc[n_train:n_train + n_val].reset_index(drop=True),
         "test": table.iloc[n_train + n_val:].reset_index(drop=True),
     }
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One walk-forward fold as row ranges of the stacked (train, val, test) table.
+
+    Training rows are [0, train_stop), validation rows [train_stop, val_stop) and the
+    fold's test block [val_stop, test_stop).
+    """
+
+    number: int
+    train_stop: int
+    val_stop: int
+    test_stop: int
+
+
+def walk_forward_folds(n_train: int, n_val: int, n_test: int, folds: int) -> list[Fold]:
+    """Expanding-window folds whose test blocks tile the ``n_test`` test rows in date order.
+
+    Fold j tests on the j-th of ``folds`` consecutive blocks of the test rows, stops early
+    on the ``n_val`` rows just before that block and trains on every row before those. Each
+    fold therefore learns only from the past of its block, fold 1 is the plain split, and
+    every test row is predicted exactly once, so the pooled test errors of any number of
+    folds cover the same days.
+
+    Raises:
+        PipelineError: More folds than test rows.
+    """
+    if folds > n_test:
+        raise PipelineError(f"params.yaml: evaluate.folds={folds} exceeds the {n_test} test rows; use fewer folds "
+                            "or a larger split.test_size")
+    first = n_train + n_val
+    starts = [first + n_test * index // folds for index in range(folds + 1)]
+    return [Fold(number=index + 1, train_stop=starts[index] - n_val, val_stop=starts[index],
+                 test_stop=starts[index + 1]) for index in range(folds)]

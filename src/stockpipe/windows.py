@@ -120,11 +120,52 @@ class ModelSpec:
     window: int
     scaler: Scaler
     target_scaler: Scaler
+    # Rows of the features table the model trained on ([0, train_stop)) and stopped early
+    # on ([train_stop, val_stop)); its intervals come from residuals on the latter.
+    train_stop: int = 0
+    val_stop: int = 0
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelSpec:
         return cls(inputs=list(data["inputs"]), target=data["target"], window=int(data["window"]),
-                   scaler=Scaler.from_dict(data["features"]), target_scaler=Scaler.from_dict(data["target_scaler"]))
+                   scaler=Scaler.from_dict(data["features"]), target_scaler=Scaler.from_dict(data["target_scaler"]),
+                   train_stop=int(data.get("train_stop", 0)), val_stop=int(data.get("val_stop", 0)))
+
+    def to_dict(self) -> dict:
+        return {"inputs": self.inputs, "target": self.target, "window": self.window,
+                "features": self.scaler.to_dict(), "target_scaler": self.target_scaler.to_dict(),
+                "train_stop": self.train_stop, "val_stop": self.val_stop}
+
+
+@dataclass(frozen=True)
+class FoldArrays:
+    """What one model trains on: its spec (scalers fitted on its training rows) and windows."""
+
+    spec: ModelSpec
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def fold_arrays(table: pd.DataFrame, train_stop: int, val_stop: int, inputs: list[str], target: str,
+                window: int) -> FoldArrays:
+    """Scaled windows and targets for training on rows [0, train_stop) and stopping on [train_stop, val_stop).
+
+    Both scalers are fitted on the training rows only, so no later row shapes the scaling.
+    """
+    rows_train = target_rows(0, train_stop, window)
+    rows_val = target_rows(train_stop, val_stop, window)
+    values = table[inputs].to_numpy()[:val_stop]
+    scaler = Scaler.fit(values[:train_stop])
+    targets = target_values(table[col.CLOSE].to_numpy()[:val_stop], target)
+    target_scaler = Scaler.fit(targets[rows_train])
+    features = scaler.transform(values)
+    y = target_scaler.transform(targets).ravel().astype("float32")
+    spec = ModelSpec(inputs=inputs, target=target, window=window, scaler=scaler, target_scaler=target_scaler,
+                     train_stop=train_stop, val_stop=val_stop)
+    return FoldArrays(spec, windows_for(features, rows_train, window), y[rows_train],
+                      windows_for(features, rows_val, window), y[rows_val])
 
 
 def predict_prices(table: pd.DataFrame, rows: np.ndarray, spec: ModelSpec, predict_fn) -> np.ndarray:

@@ -19,8 +19,10 @@ def test_first_run_writes_every_output(project):
     assert METRIC_KEYS <= metrics.keys()
     assert metrics["beats_naive"] == (metrics["skill"] > 0)
     predictions = pd.read_csv(project.path / "metrics/predictions.csv")
-    assert list(predictions.columns) == ["date", "actual", "predicted", "naive"]
+    assert list(predictions.columns) == ["date", "actual", "predicted", "naive", "fold"]
     assert len(predictions) == metrics["n_test"]
+    assert set(predictions["fold"]) == {1}
+    assert metrics["folds"]["count"] == metrics["seeds"]["count"] == 1
     for key in ("drift_rmse", "moving_average_rmse", "mase", "interval_coverage"):
         assert key in metrics
     forecast = pd.read_csv(project.path / "metrics/forecast.csv", parse_dates=["date"])
@@ -47,6 +49,33 @@ def test_exp_run_with_units_reruns_only_training_onward(project):
     try:
         result = project.dvc("exp", "run", "-S", "model.units=4")
         assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor"}
+    finally:
+        project.reset()
+
+
+def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_seed(project):
+    single = pd.read_csv(project.path / "metrics/predictions.csv")
+    try:
+        result = project.dvc("exp", "run", "-S", "evaluate.folds=3", "-S", "train.seeds=2")
+        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor"}
+        metrics = json.loads((project.path / "metrics/metrics.json").read_text())
+        predictions = pd.read_csv(project.path / "metrics/predictions.csv")
+        # The same test days as the single split, each predicted once, by the fold whose block holds it.
+        assert predictions["date"].tolist() == single["date"].tolist()
+        assert predictions["fold"].is_monotonic_increasing and set(predictions["fold"]) == {1, 2, 3}
+        assert metrics["n_test"] == len(predictions)
+        assert metrics["folds"]["count"] == 3 and metrics["seeds"]["count"] == 2
+        assert sorted(metrics["seeds"]["per_seed"]) == ["42", "43"]
+        assert metrics["folds"]["skill"]["std"] > 0
+        assert sum(fold["n_test"] for fold in metrics["folds"]["per_fold"].values()) == metrics["n_test"]
+        assert sorted(path.name for path in (project.path / "models/backtest").iterdir()) == [
+            "fold1_scaler.json", "fold1_seed42.keras", "fold1_seed43.keras",
+            "fold2_scaler.json", "fold2_seed42.keras", "fold2_seed43.keras", "fold3_seed43.keras"]
+        # Each fold's scalers were fitted on more history than the previous fold's.
+        stops = [json.loads((project.path / f"models/backtest/fold{n}_scaler.json").read_text())["train_stop"]
+                 for n in (1, 2)]
+        stops.append(json.loads((project.path / "models/scaler.json").read_text())["train_stop"])
+        assert stops == sorted(stops) and len(set(stops)) == 3
     finally:
         project.reset()
 

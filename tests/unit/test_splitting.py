@@ -5,7 +5,7 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.splitting import chronological_split, split_sizes
+from stockpipe.splitting import Fold, chronological_split, split_sizes, walk_forward_folds
 
 SEVEN_DAYS = pd.DataFrame({
     col.DATE: pd.to_datetime(["2020-06-01", "2020-06-02", "2020-06-03", "2020-06-04", "2020-06-05", "2020-06-08",
@@ -56,3 +56,28 @@ def test_too_few_rows_name_the_params():
         r"\(train 2, validation 0, test 1 rows; each needs at least one\); use more price history"
     )):
         chronological_split(SEVEN_DAYS.iloc[:3], test_size=0.2, val_size=0.1)
+
+
+def test_one_fold_is_the_plain_split():
+    assert walk_forward_folds(3522, 503, 1006, folds=1) == [Fold(1, 3522, 4025, 5031)]
+
+
+def test_fold_blocks_tile_the_test_rows_and_each_fold_learns_only_from_before_its_block():
+    # 7 training, 2 validation and 5 test rows in 2 folds: blocks of 2 and 3 test rows.
+    folds = walk_forward_folds(7, 2, 5, folds=2)
+
+    assert folds == [Fold(1, train_stop=7, val_stop=9, test_stop=11), Fold(2, train_stop=9, val_stop=11, test_stop=14)]
+    assert [row for fold in folds for row in range(fold.val_stop, fold.test_stop)] == list(range(9, 14))
+    for fold in folds:
+        assert fold.val_stop - fold.train_stop == 2  # the same validation length before every block
+
+
+def test_as_many_folds_as_test_rows_gives_one_row_each():
+    folds = walk_forward_folds(10, 2, 3, folds=3)
+
+    assert [(fold.val_stop, fold.test_stop) for fold in folds] == [(12, 13), (13, 14), (14, 15)]
+
+
+def test_more_folds_than_test_rows_is_refused_naming_the_param():
+    with pytest.raises(PipelineError, match=r"evaluate.folds=4 exceeds the 3 test rows"):
+        walk_forward_folds(10, 2, 3, folds=4)

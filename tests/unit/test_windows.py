@@ -1,5 +1,6 @@
 """Scaling, targets and input windows: literal arrays, hand-checked, with no look-ahead."""
 
+import json
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from stockpipe.params import FeaturesParams
 from stockpipe.windows import (
     ModelSpec,
     Scaler,
+    fold_arrays,
     input_columns,
     predict_prices,
     stack_parts,
@@ -146,6 +148,36 @@ def test_model_spec_from_dict():
     assert (spec.inputs, spec.target, spec.window) == (["a", "b"], "close", 3)
     assert spec.scaler.scale.tolist() == [1.0, 4.0]
     assert spec.target_scaler.mean.tolist() == [100.0]
+
+
+def test_model_spec_round_trips_with_its_rows():
+    spec = ModelSpec(inputs=["a"], target="log_return", window=2, scaler=IDENTITY, target_scaler=IDENTITY,
+                     train_stop=5, val_stop=7)
+
+    again = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+
+    assert (again.inputs, again.window, again.train_stop, again.val_stop) == (["a"], 2, 5, 7)
+    assert again.target_scaler.scale.tolist() == [1.0]
+
+
+def test_fold_arrays_fit_both_scalers_on_the_training_rows_only():
+    # Rows 0-3 train, 4-5 validate, 6-7 belong to a later block and must change nothing.
+    table = pd.DataFrame({"x": [1.0, 3.0, 5.0, 7.0, 100.0, 200.0, 1e6, -1e6],
+                          col.CLOSE: [100.0, 110.0, 121.0, 145.2, 146.41, 161.051, 1e9, 1.0]})
+
+    data = fold_arrays(table, train_stop=4, val_stop=6, inputs=["x"], target="log_return", window=2)
+    later_changed = fold_arrays(table.assign(x=[*table["x"][:6], 0.0, 0.0]), 4, 6, ["x"], "log_return", 2)
+
+    assert data.spec.scaler.mean.tolist() == [4.0]  # mean of 1, 3, 5, 7
+    assert data.spec.scaler.scale.tolist() == pytest.approx([math.sqrt(5.0)])
+    # The targets of training rows 2 and 3 are log(1.1) and log(1.2).
+    assert data.spec.target_scaler.mean.tolist() == pytest.approx([(math.log(1.1) + math.log(1.2)) / 2])
+    assert (data.spec.train_stop, data.spec.val_stop) == (4, 6)
+    assert data.x_train.shape == (2, 2, 1) and data.x_val.shape == (2, 2, 1)
+    assert data.x_val[1, :, 0].tolist() == pytest.approx([(7.0 - 4.0) / math.sqrt(5.0), (100.0 - 4.0) / math.sqrt(5.0)])
+    assert data.y_train.tolist() == pytest.approx([-1.0, 1.0])
+    np.testing.assert_array_equal(later_changed.x_train, data.x_train)
+    np.testing.assert_array_equal(later_changed.y_val, data.y_val)
 
 
 def price_table():
