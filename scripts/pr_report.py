@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
     parser.add_argument("--metrics", default="metrics/metrics.json")
     parser.add_argument("--forecast", default="metrics/forecast.csv")
+    parser.add_argument("--summary", help="the summary stage's table of every ticker (metrics/summary.md); "
+                                          "without it, no per-ticker section")
     parser.add_argument("--monitor", help="the monitor stage's JSON (metrics/monitor.json); without it, no "
                                           "live-forecast section")
     args = parser.parse_args()
@@ -64,7 +66,11 @@ def main() -> None:
     except FileNotFoundError as error:
         raise PipelineError(f"{error.filename}: file not found (run `dvc repro` first)") from None
     try:
-        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor)
+        tickers = Path(args.summary).read_text(encoding="utf-8") if args.summary else None
+    except FileNotFoundError as error:
+        raise PipelineError(f"{error.filename}: file not found (run `dvc repro` first)") from None
+    try:
+        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor, tickers)
     except ValueError as error:
         files = " / ".join(filter(None, (args.metrics, args.forecast, args.monitor)))
         raise PipelineError(f"{files}: {error}") from None

@@ -58,11 +58,11 @@ def main() -> None:
         except PipelineError as error:
             raise PipelineError(f"{error}; {kept(Path(args.out))}") from None
     elif data.source == "sample":
-        sample = load_sample()
+        sample = load_sample(data.ticker)
         read = {key: sample.attrs[key] for key in read}
         prices = filter_range(sample, data.start, data.end, "data.source=sample")
     else:
-        path = Path(data.path)
+        path = Path(data.path_for(data.ticker))
         if TRACKED_DIR.resolve() not in path.resolve().parents:
             log.warning("%s is outside %s/: DVC will not notice when the file changes", path, TRACKED_DIR)
         raw = read_price_csv(path, data.date_format, today=today)

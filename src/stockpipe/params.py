@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -33,11 +34,16 @@ class _Section(BaseModel):
 LIVE_PRICE_SOURCES = ("yahoo", "stooq", "alphavantage")
 
 
+# Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL.
+TICKER_PATTERN = r"^[A-Za-z0-9.\-^=]{1,20}$"
+
+
 class DataParams(_Section):
     source: Literal["sample", "csv", "yahoo", "stooq", "alphavantage"] = "sample"
-    path: str | None = None
-    # Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL.
-    ticker: str = Field("^GSPC", pattern=r"^[A-Za-z0-9.\-^=]{1,20}$")
+    path: str | None = None  # csv: a file; {ticker} in it stands for the ticker
+    ticker: str = Field("^GSPC", pattern=TICKER_PATTERN)
+    # More tickers, each with its own data, model and metrics (the ticker_data and ticker_model stages).
+    tickers: list[Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]] = Field(default_factory=list)
     exchange: str = "XNYS"
     start: str | None = None
     end: str | None = None
@@ -66,6 +72,21 @@ class DataParams(_Section):
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"data.start ({self.start}) is after data.end ({self.end})")
         return self
+
+    @model_validator(mode="after")
+    def _distinct_tickers(self):
+        everything = [self.ticker, *self.tickers]
+        repeated = sorted({ticker for ticker in everything if everything.count(ticker) > 1})
+        if repeated:
+            raise ValueError(f"data.tickers repeats {', '.join(repeated)} (data.ticker is modelled already)")
+        if self.source == "csv" and self.tickers and "{ticker}" not in (self.path or ""):
+            raise ValueError("data.tickers with data.source 'csv' needs {ticker} in data.path, "
+                             "e.g. data/external/{ticker}.csv")
+        return self
+
+    def path_for(self, ticker: str) -> str | None:
+        """data.path with {ticker} replaced by ``ticker``."""
+        return self.path.replace("{ticker}", ticker) if self.path else None
 
     @model_validator(mode="after")
     def _consistent_live_source(self):
@@ -301,6 +322,9 @@ def _describe(error: dict) -> str:
     return f"{key}: {message} (got {got!r}{hint})"
 
 
+PARAMS_VARIABLE = "STOCKPIPE_PARAMS"
+
+
 def parse_params(raw: dict, source: str = "params.yaml") -> Params:
     """Validate a params mapping.
 
@@ -344,10 +368,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def load_params(path: str | Path | None = None) -> Params:
     """Read and validate params.yaml: UTF-8 (a byte-order mark is allowed), YAML safe loading,
-    no key given twice, at least one section, at most ``MAX_PARAMS_BYTES``."""
-    path = Path(path)
+    no key given twice, at least one section, at most ``MAX_PARAMS_BYTES``.
+
+    Without ``path``, the file named by $STOCKPIPE_PARAMS, else params.yaml: the ticker
+    stages run the other stages' scripts on a copy of the params made for one ticker.
+    """
+    path = Path(path or os.environ.get(PARAMS_VARIABLE) or "params.yaml")
     try:
         size = path.stat().st_size
         if size > MAX_PARAMS_BYTES:

@@ -29,24 +29,33 @@ _MISSING = ["", "null", "NaN", "nan", "-"]
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
 
-def sample_path() -> Path:
-    """Path of the real S&P 500 daily prices (1999-2018) shipped inside the ``arch`` wheel.
+# Real daily OHLCV, 1999-01-04 .. 2018-12-31, that the ``arch`` wheel ships: ticker -> (folder, name).
+SAMPLE_TICKERS = {"^GSPC": ("sp500", "S&P 500"), "^IXIC": ("nasdaq", "NASDAQ Composite")}
+
+
+def sample_path(ticker: str = "^GSPC") -> Path:
+    """Path of the real daily prices (1999-2018) of ``ticker`` shipped inside the ``arch`` wheel.
 
     The file is located without importing ``arch``, whose import pulls in SciPy and
     statsmodels and would add seconds to every run.
     """
+    if ticker not in SAMPLE_TICKERS:
+        known = ", ".join(f"{symbol} ({name})" for symbol, (_, name) in SAMPLE_TICKERS.items())
+        raise PipelineError(f"params.yaml: data.ticker: data.source 'sample' ships {known}, not {ticker!r}; "
+                            "use data.source csv or a live source for other tickers")
     spec = importlib.util.find_spec("arch")
     if spec is None or spec.origin is None:
         raise PipelineError("data.source 'sample' needs the 'arch' package (pip install -r requirements.txt)")
-    path = Path(spec.origin).parent / "data" / "sp500" / "sp500.csv.gz"
+    folder = SAMPLE_TICKERS[ticker][0]
+    path = Path(spec.origin).parent / "data" / folder / f"{folder}.csv.gz"
     if not path.exists():
         raise PipelineError(f"{path}: sample file missing from the installed 'arch' package")
     return path
 
 
-def load_sample() -> pd.DataFrame:
-    """Real daily S&P 500 OHLCV, 1999-01-04 .. 2018-12-31, as shipped by ``arch``."""
-    path = sample_path()
+def load_sample(ticker: str = "^GSPC") -> pd.DataFrame:
+    """Real daily OHLCV of ``ticker``, 1999-01-04 .. 2018-12-31, as shipped by ``arch``."""
+    path = sample_path(ticker)
     # arch writes its dates month-first (12/31/2018); say so rather than guess.
     return read_price_csv(path, date_format="monthfirst")
 

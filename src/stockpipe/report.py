@@ -84,7 +84,7 @@ def monitor_summary(monitor: Mapping) -> str:
 
 
 def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping],
-                 monitor: Mapping | None = None) -> str:
+                 monitor: Mapping | None = None, tickers: str | None = None) -> str:
     """The markdown PR comment.
 
     Args:
@@ -94,6 +94,7 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         metrics: the new contents of ``metrics/metrics.json``.
         forecast: the rows of ``metrics/forecast.csv``.
         monitor: the new contents of ``metrics/monitor.json``, or None to leave the live-forecast section out.
+        tickers: the summary table of every ticker (``metrics/summary.md``), or None to leave it out.
     """
     sections = [
         f"## Stock LSTM: pipeline report against `{base}`",
@@ -103,6 +104,8 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         "### Metrics changed",
         _diff_or(metrics_diff, "No metric changed."),
     ]
+    if tickers is not None:
+        sections += ["### Every ticker", tickers.strip()]
     if monitor is not None:
         sections += ["### Live forecasts", monitor_summary(monitor)]
     sections += [f"### Forecast ({len(forecast)} sessions)", forecast_table(forecast)]

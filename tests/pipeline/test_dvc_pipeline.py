@@ -10,7 +10,7 @@ from tests.pipeline.conftest import stages_run
 pytestmark = pytest.mark.pipeline
 
 ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
-              "evaluate", "predict", "monitor"}
+              "evaluate", "predict", "monitor", "summary"}
 METRIC_KEYS = {"mse", "rmse", "mae", "mape", "naive_rmse", "naive_mae", "skill", "direction_accuracy", "n_test"}
 
 
@@ -48,7 +48,7 @@ def test_second_repro_runs_nothing(project):
 def test_exp_run_with_units_reruns_only_training_onward(project):
     try:
         result = project.dvc("exp", "run", "-S", "model.units=4")
-        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor"}
+        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor", "summary"}
     finally:
         project.reset()
 
@@ -57,7 +57,7 @@ def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_s
     single = pd.read_csv(project.path / "metrics/predictions.csv")
     try:
         result = project.dvc("exp", "run", "-S", "evaluate.folds=3", "-S", "train.seeds=2")
-        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor"}
+        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor", "summary"}
         metrics = json.loads((project.path / "metrics/metrics.json").read_text())
         predictions = pd.read_csv(project.path / "metrics/predictions.csv")
         # The same test days as the single split, each predicted once, by the fold whose block holds it.
@@ -83,7 +83,8 @@ def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_s
 def test_features_param_reruns_features_onward_only(project):
     try:
         result = project.dvc("exp", "run", "-S", "features.rsi_window=10")
-        assert stages_run(result.stdout) == {"features", "split", "train", "evaluate", "predict", "monitor"}
+        assert stages_run(result.stdout) == {"features", "split", "train", "evaluate", "predict", "monitor",
+                                              "summary"}
     finally:
         project.reset()
 

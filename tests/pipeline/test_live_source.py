@@ -15,7 +15,7 @@ pytestmark = pytest.mark.pipeline
 
 GSPC_PATH = "/v8/finance/chart/%5EGSPC"
 ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
-              "evaluate", "predict", "monitor"}
+              "evaluate", "predict", "monitor", "summary"}
 FROM_DOWNLOAD = ALL_STAGES - {"download_news", "sentiment"}
 
 

@@ -25,7 +25,8 @@ SECOND_DATES = ["2018-12-20", "2018-12-21", "2018-12-24", "2018-12-26", "2018-12
 CLOSES = {"2018-12-14": 2599.949951, "2018-12-17": 2545.939941, "2018-12-18": 2546.159912,
           "2018-12-19": 2506.959961}
 HISTORY = "metrics/forecast_history.csv"
-FROM_DOWNLOAD = {"download_prices", "clean", "features", "split", "train", "evaluate", "predict", "monitor"}
+FROM_DOWNLOAD = {"download_prices", "clean", "features", "split", "train", "evaluate", "predict", "monitor",
+                 "summary"}
 
 
 def read_json(project, name: str) -> dict:

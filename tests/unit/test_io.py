@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json, write_parquet
+from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_csv, write_json, write_parquet
 
 
 def test_atomic_path_moves_the_file_into_place(tmp_path):
@@ -92,3 +92,15 @@ def test_run_stage_runs_main():
     run_stage(lambda: calls.append("ran"))
 
     assert calls == ["ran"]
+
+
+def test_atomic_dir_replaces_the_folder_only_when_the_block_succeeds(tmp_path):
+    target = tmp_path / "out"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("stage failed")
+
+    assert (target / "a.txt").read_text() == "first"
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folder left

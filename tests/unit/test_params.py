@@ -316,3 +316,28 @@ def test_monitor_params_from_the_project_file():
 def test_bad_monitor_settings_name_the_key(monitor, message):
     with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
         parse_params({"monitor": monitor})
+
+
+def test_tickers_must_not_repeat_the_main_ticker():
+    with pytest.raises(PipelineError, match=r"data.tickers repeats \^GSPC \(data.ticker is modelled already\)"):
+        parse_params({"data": {"tickers": ["^IXIC", "^GSPC"]}})
+
+
+def test_tickers_with_a_csv_source_need_a_path_per_ticker():
+    with pytest.raises(PipelineError, match=r"needs \{ticker\} in data.path"):
+        parse_params({"data": {"source": "csv", "path": "data/external/one.csv", "tickers": ["AAPL"]}})
+    data = parse_params({"data": {"source": "csv", "path": "data/external/{ticker}.csv", "tickers": ["AAPL"]}}).data
+    assert data.path_for("AAPL") == "data/external/AAPL.csv"
+
+
+def test_a_ticker_in_the_list_is_checked_like_the_main_one():
+    with pytest.raises(PipelineError, match=r"data.tickers.0"):
+        parse_params({"data": {"tickers": ["AAPL&range=max"]}})
+
+
+def test_the_params_file_can_come_from_the_environment(tmp_path, monkeypatch):
+    other = tmp_path / "ticker.yaml"
+    other.write_text("data:\n  ticker: ^IXIC\n")
+    monkeypatch.setenv("STOCKPIPE_PARAMS", str(other))
+
+    assert load_params().data.ticker == "^IXIC"

@@ -172,6 +172,17 @@ def test_load_sample_is_the_real_sp500():
     assert not prices.isna().any().any()
 
 
+def test_load_sample_of_the_nasdaq_composite_and_nothing_else():
+    prices = load_sample("^IXIC")
+
+    assert len(prices) == 5031
+    # First and last rows of the file: 1/4/1999 close 2208.050049, 12/31/2018 close 6635.279785.
+    assert prices[col.CLOSE].iloc[0] == pytest.approx(2208.050049)
+    assert prices[col.CLOSE].iloc[-1] == pytest.approx(6635.279785)
+    with pytest.raises(PipelineError, match=r"data.source 'sample' ships \^GSPC \(S&P 500\), \^IXIC"):
+        load_sample("AAPL")
+
+
 @pytest.mark.parametrize(
     ("name", "rows", "first", "last"),
     [

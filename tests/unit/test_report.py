@@ -254,3 +254,13 @@ def test_script_fails_with_one_line_on_a_missing_monitor_file(tiny_repo):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: metrics/nope.json: file not found (run `dvc repro` first)"]
+
+
+def test_report_shows_every_tickers_row_when_given_the_summary_table():
+    table = "1 of 2 tickers beat the naive forecast.\n\n| ticker | ... |\n|---|---|\n| ^GSPC | ... |\n"
+
+    report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST, SCORED, table)
+
+    assert report.index("### Metrics changed") < report.index("### Every ticker") < report.index("### Live forecasts")
+    assert "| ^GSPC | ... |" in report
+    assert "### Every ticker" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST)
