@@ -1,0 +1,141 @@
+"""Two machines sharing one DVC remote, a local folder standing in for S3 or GCS, with real dvc.
+
+The first clone reproduces and pushes its cache and run-cache; a second clone reuses that work
+instead of repeating it, whether its dvc.lock describes the run (a teammate's clone) or not (a CI
+runner on a branch whose lock was never committed).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.pipeline.conftest import TINY_PARAMS, Project, copy_project, stages_run
+
+pytestmark = pytest.mark.pipeline
+
+ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
+              "evaluate", "predict", "monitor", "summary"}
+# DVC-cached outputs: not in git, so a clone has them only from the remote or by running the stage.
+CACHED_OUTPUTS = (
+    "data/raw/prices.parquet",
+    "data/raw/news.parquet",
+    "data/interim/prices.parquet",
+    "data/interim/sentiment.parquet",
+    "data/processed/features.parquet",
+    "data/processed/split/train.parquet",
+    "data/processed/split/val.parquet",
+    "data/processed/split/test.parquet",
+    "models/model.keras",
+    "models/scaler.json",
+    "metrics/train/metrics.json",
+)
+
+
+def stages_restored(output: str) -> set[str]:
+    """Names of the stages dvc says it restored from the run-cache instead of running them."""
+    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", output))
+
+
+def recorded_stages(cache: Path) -> set[str]:
+    """Stages with a run-cache entry under `cache` (a remote or a `.dvc/cache`), named by entry point."""
+    entries = (yaml.safe_load(path.read_text()) for path in (cache / "runs").rglob("*") if path.is_file())
+    return {re.search(r"src/(\w+)\.py", entry["cmd"]).group(1) for entry in entries}
+
+
+def clone(project: Project, destination: Path) -> Project:
+    """A `git clone` of `project`: its committed files, but no DVC cache and no DVC outputs."""
+    project.run("git", "clone", "-q", str(project.path), str(destination))
+    return Project(destination)
+
+
+def assert_same_outputs(copy: Project, original: Project) -> None:
+    for name in CACHED_OUTPUTS:
+        assert (copy.path / name).read_bytes() == (original.path / name).read_bytes(), name
+
+
+def lock_md5(project: Project, stage: str, path: str) -> str:
+    lock = yaml.safe_load((project.path / "dvc.lock").read_text())
+    return next(out["md5"] for out in lock["stages"][stage]["outs"] if out["path"] == path)
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory) -> tuple[Project, Path]:
+    """Clone A: tiny params, a local folder as default remote, reproduced, committed and pushed."""
+    remote = tmp_path_factory.mktemp("remote")
+    project = copy_project(tmp_path_factory.mktemp("first"))
+    project.set_params(TINY_PARAMS)
+    # Committed in .dvc/config, as a team commits its S3 or GCS address: every clone finds it.
+    project.dvc("remote", "add", "-d", "shared", str(remote))
+    project.commit("tiny params, shared remote")
+    assert stages_run(project.dvc("repro").stdout) == ALL_STAGES
+    project.commit("first run")
+    project.dvc("push", "--run-cache")
+    return project, remote
+
+
+def test_clone_pulls_and_reproduces_nothing(first, tmp_path):
+    original, _ = first
+    second = clone(original, tmp_path / "second")
+    assert not (second.path / ".dvc/cache").exists()
+    assert not (second.path / "models/model.keras").exists()
+
+    second.dvc("pull")
+    result = second.dvc("repro")
+
+    assert stages_run(result.stdout) == set()
+    assert stages_restored(result.stdout) == set()
+    assert "up to date" in second.dvc("status").stdout
+    assert second.run("git", "status", "--porcelain").stdout == ""
+    assert_same_outputs(second, original)
+
+
+def test_clone_repro_pull_alone_reproduces_nothing(first, tmp_path):
+    # What pr.yml runs: one command pulls the outputs of the stages whose lock entries still hold.
+    original, _ = first
+    runner = clone(original, tmp_path / "runner")
+
+    result = runner.dvc("repro", "--pull")
+
+    assert stages_run(result.stdout) == set()
+    assert stages_restored(result.stdout) == set()
+    assert runner.run("git", "status", "--porcelain").stdout == ""
+    assert_same_outputs(runner, original)
+
+
+def test_runner_without_lock_restores_train_from_the_run_cache(first, tmp_path):
+    original, remote = first
+    runner = clone(original, tmp_path / "runner")
+    # pr.yml never commits dvc.lock, so a runner's lock need not describe its params and code; with
+    # none at all, only the run-cache can tell it that a stage has been run before.
+    (runner.path / "dvc.lock").unlink()
+
+    # DVC records a run only for stages whose outputs it can put back. download_prices, sentiment
+    # and monitor have a `persist: true` output, which DVC never records, and predict and summary
+    # write metrics/forecast.csv and metrics/summary.md with `cache: false` without them being a
+    # metric or plot, which DVC does not record either; a `cache: false` metric or plot
+    # (download_news, clean, features, evaluate) is recorded, its bytes copied into the local cache.
+    assert recorded_stages(remote) == {"download_news", "clean", "features", "split", "train", "evaluate"}
+
+    # `dvc fetch --run-cache` (and `dvc pull --run-cache`) copies the run records, but fetches only the
+    # outputs dvc.lock names: here none, so a plain `dvc repro` would find no recorded outputs and
+    # run every stage again. `dvc repro --pull` fetches each recorded stage's outputs as it restores it.
+    runner.dvc("fetch", "--run-cache")
+    assert recorded_stages(runner.path / ".dvc/cache") == recorded_stages(remote)
+    model_md5 = lock_md5(original, "train", "models")
+    assert not (runner.path / ".dvc/cache/files/md5" / model_md5[:2] / model_md5[2:]).exists()
+
+    result = runner.dvc("repro", "--pull")
+
+    # Only split and train come back from the run-cache. The recorded metrics of download_news, clean,
+    # features and evaluate are kept in git, not in the DVC cache, so `dvc push` never sent them to the
+    # remote: on another machine those records are incomplete and the stages run (a few seconds each).
+    # The persist stages, predict and summary have no record and run too. Training, the costly
+    # stage, is skipped.
+    assert stages_restored(result.stdout) == {"split", "train"}
+    assert stages_run(result.stdout) == ALL_STAGES - {"split", "train"}
+    assert "up to date" in runner.dvc("status").stdout
+    # The rebuilt dvc.lock and every output in git (metrics, forecast, history) are the first clone's.
+    assert runner.run("git", "status", "--porcelain").stdout == ""
+    assert_same_outputs(runner, original)
