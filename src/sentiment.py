@@ -17,7 +17,7 @@ from stockpipe import columns as col
 from stockpipe.io import read_parquet, run_stage, write_parquet
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
-from stockpipe.sentiment import daily_sentiment, empty_cache, score_headlines
+from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines
 
 log = logging.getLogger("sentiment")
 
@@ -47,9 +47,14 @@ def main() -> None:
     exchange, sentiment = params.data.exchange, params.sentiment
     news = read_parquet(args.news)
     cache = read_cache(args.cache)
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache, workers)
-    daily = daily_sentiment(news, scores, exchange, sentiment.halflife)
+    if news.empty:
+        # news.source: none, the default. Building the lexicon reads NLTK's VADER rules, and
+        # importing NLTK alone takes over a second, so with nothing to score it is not built.
+        daily, counts = empty_daily(), dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
+    else:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache, workers)
+        daily = daily_sentiment(news, scores, exchange, sentiment.halflife)
     write_parquet(daily, args.out)
     write_parquet(cache, args.cache)
     log.info("%d headlines (%d distinct: %d scored, %d from the cache) with %s into %d %s sessions",

@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from nltk.sentiment.vader import VaderConstants
 
 from stockpipe.errors import PipelineError
-from stockpipe.vader import Vader, read_vader_lexicon
+from stockpipe.vader import Vader, read_vader_lexicon, vader_rules
 
 LEXICONS = ("vader", "vader_finance")
 VOCABULARY_FILE = Path(__file__).parent / "data" / "finance_vocabulary.tsv"
@@ -55,10 +54,6 @@ MOVE_VALENCE = 2.0
 SCORER_VERSION = "1"
 
 _KINDS = ("word", "neutral", "phrase", "good", "bad", "up", "down", "filler")
-_CONSTANTS = VaderConstants()
-# Words left to VADER's rules rather than given a valence of their own.
-_RULE_WORDS = frozenset(_CONSTANTS.NEGATE) | frozenset(_CONSTANTS.BOOSTER_DICT)
-_NEGATIONS = sorted(word for word in _CONSTANTS.NEGATE if "'" not in word) + ["no"]
 # Word edges: letters, digits, hyphens and apostrophes belong to the word ("loss-making").
 # Curly apostrophes are made straight before matching.
 _BEFORE = r"(?<![\w'-])"
@@ -142,9 +137,12 @@ def read_vocabulary(path: str | Path = VOCABULARY_FILE) -> Vocabulary:
 def finance_lexicon(vader: dict[str, float], negative: set[str], positive: set[str],
                     vocabulary: Vocabulary) -> dict[str, float]:
     """Layers 1-3 of vader_finance: VADER, then Loughran-McDonald, then the vocabulary file."""
+    rules = vader_rules()
+    # Words left to VADER's rules rather than given a valence of their own.
+    rule_words = rules.negations | frozenset(rules.boosters)
     lexicon = dict(vader)
     for words, sign in ((negative, -1.0), (positive, 1.0)):
-        for word in words - _RULE_WORDS:
+        for word in words - rule_words:
             if word not in lexicon:
                 lexicon[word] = sign * LM_VALENCE
             elif lexicon[word] * sign < 0:
@@ -233,7 +231,8 @@ class Scorer:
             rising = match.group("up") is not None
             return f" {positive if rising_is_good == rising else negative} "
 
-        negation = "|".join(_NEGATIONS)
+        negations = sorted(word for word in vader_rules().negations if "'" not in word) + ["no"]
+        negation = "|".join(negations)
         gap = rf"(?:\s+(?!(?:{negation})\b)(?!\S*n't\b)[^\s,;:!?]+){{0,3}}?"
         filler = rf"(?:\s+(?:{_alternation(vocabulary.filler)}|\d[\d,.]*%?)){{0,3}}"
         quantity = rf"(?P<good>{_alternation(vocabulary.good)})|(?P<bad>{_alternation(vocabulary.bad)})"

@@ -8,36 +8,61 @@ implementation (boosters, ALL-CAPS emphasis, negation within three words, "never
 "least", idioms, "but", exclamation and question marks) is kept, including its quirks, so
 the compound score is the same number NLTK gives. ``tests/unit/test_vader.py`` checks that on
 every real headline in ../shared/data and on generated texts.
+
+The rule tables (negations, boosters, idioms) are NLTK's own, read once, when first needed
+(``vader_rules``): importing NLTK takes over a second, and a run with no headlines to score
+never needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
-
-import nltk
-from nltk.sentiment.vader import SentimentIntensityAnalyzer, VaderConstants
+from typing import TYPE_CHECKING
 
 from stockpipe.errors import PipelineError
 
-_CONSTANTS = VaderConstants()
-_NEGATE = frozenset(_CONSTANTS.NEGATE)
-_BOOSTERS = _CONSTANTS.BOOSTER_DICT
-_IDIOMS = _CONSTANTS.SPECIAL_CASE_IDIOMS
-_PUNCTUATION_MARKS = frozenset(_CONSTANTS.PUNC_LIST)
+if TYPE_CHECKING:
+    from nltk.sentiment.vader import SentimentIntensityAnalyzer
+
 _PUNCTUATION_CHARS = string.punctuation
 _REMOVE_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
-_B_DECR = _CONSTANTS.B_DECR
-_C_INCR = _CONSTANTS.C_INCR
-_N_SCALAR = _CONSTANTS.N_SCALAR
 # Constants of VADER's score_valence and normalize.
 _EXCLAMATION_WEIGHT = 0.292
 _QUESTION_WEIGHT = 0.18
 _QUESTION_CAP = 0.96
 _ALPHA = 15
+
+
+@dataclass(frozen=True)
+class Rules:
+    """NLTK's VADER rule tables (``VaderConstants``); the NLTK name of each is in its comment."""
+
+    negations: frozenset[str]  # NEGATE
+    boosters: dict[str, float]  # BOOSTER_DICT: word -> push given to the sentiment word after it
+    idioms: dict[str, float]  # SPECIAL_CASE_IDIOMS
+    punctuation_marks: frozenset[str]  # PUNC_LIST
+    booster_decrement: float  # B_DECR
+    caps_increment: float  # C_INCR
+    negation_scalar: float  # N_SCALAR
+
+
+@functools.cache
+def vader_rules() -> Rules:
+    """NLTK's VADER rule tables, read on the first call only (importing NLTK takes over a second)."""
+    from nltk.sentiment.vader import VaderConstants
+
+    constants = VaderConstants()
+    return Rules(
+        negations=frozenset(constants.NEGATE), boosters=constants.BOOSTER_DICT,
+        idioms=constants.SPECIAL_CASE_IDIOMS, punctuation_marks=frozenset(constants.PUNC_LIST),
+        booster_decrement=constants.B_DECR, caps_increment=constants.C_INCR, negation_scalar=constants.N_SCALAR,
+    )
 
 
 def vader_lexicon_file() -> Path:
@@ -69,25 +94,28 @@ def nltk_analyzer() -> SentimentIntensityAnalyzer:
 
     The reference that ``Vader`` must agree with, and the baseline of the speed benchmark.
     """
+    import nltk
+    from nltk.sentiment.vader import SentimentIntensityAnalyzer
+
     folder = str(vader_lexicon_file().parent)
     if folder not in nltk.data.path:
         nltk.data.path.insert(0, folder)
     return SentimentIntensityAnalyzer(lexicon_file="vader_lexicon.txt")
 
 
-def _negated(word: str) -> bool:
+def _negated(word: str, negations: frozenset[str]) -> bool:
     lowered = word.lower()
-    return lowered in _NEGATE or "n't" in lowered
+    return lowered in negations or "n't" in lowered
 
 
-def _scalar(word: str, lowered: str, valence: float, is_cap_diff: bool) -> float:
+def _scalar(word: str, lowered: str, valence: float, is_cap_diff: bool, rules: Rules) -> float:
     """VADER's scalar_inc_dec: the push of a booster or dampener word before a sentiment word."""
-    scalar = _BOOSTERS.get(lowered, 0.0)
+    scalar = rules.boosters.get(lowered, 0.0)
     if scalar:
         if valence < 0:
             scalar = -scalar
         if word.isupper() and is_cap_diff:
-            scalar = scalar + _C_INCR if valence > 0 else scalar - _C_INCR
+            scalar = scalar + rules.caps_increment if valence > 0 else scalar - rules.caps_increment
     return scalar
 
 
@@ -100,12 +128,14 @@ class Vader:
 
     def __init__(self, lexicon: dict[str, float]):
         self.lexicon = lexicon
+        self.rules = vader_rules()
 
     def tokens(self, text: str) -> list[str]:
         """VADER's words and emoticons: whitespace tokens longer than one character, with
         one run of punctuation (one of VADER's marks such as "," or "!?!") removed from
         either end when what remains is a word of the text."""
         tokens = [token for token in text.split() if len(token) > 1]
+        marks = self.rules.punctuation_marks
         words = None
         for index, token in enumerate(tokens):
             if token[0] not in _PUNCTUATION_CHARS and token[-1] not in _PUNCTUATION_CHARS:
@@ -113,11 +143,11 @@ class Vader:
             if words is None:
                 words = {word for word in _REMOVE_PUNCTUATION.sub("", text).split() if len(word) > 1}
             lead = len(token) - len(token.lstrip(_PUNCTUATION_CHARS))
-            if 0 < lead < len(token) and token[:lead] in _PUNCTUATION_MARKS and token[lead:] in words:
+            if 0 < lead < len(token) and token[:lead] in marks and token[lead:] in words:
                 tokens[index] = token[lead:]
                 continue
             trail = len(token) - len(token.rstrip(_PUNCTUATION_CHARS))
-            if 0 < trail < len(token) and token[-trail:] in _PUNCTUATION_MARKS and token[:-trail] in words:
+            if 0 < trail < len(token) and token[-trail:] in marks and token[:-trail] in words:
                 tokens[index] = token[:-trail]
         return tokens
 
@@ -142,9 +172,10 @@ class Vader:
             positions = [first_index[token] for token in tokens]
         else:
             positions = range(n_tokens)
+        boosters = self.rules.boosters
         sentiments = []
         for token, low, i in zip(tokens, lowered, positions, strict=True):
-            if low in _BOOSTERS or (low == "kind" and i < n_tokens - 1 and lowered[i + 1] == "of"):
+            if low in boosters or (low == "kind" and i < n_tokens - 1 and lowered[i + 1] == "of"):
                 sentiments.append(0.0)
                 continue
             valence = lexicon.get(low)
@@ -168,12 +199,12 @@ class Vader:
     def _valence(self, valence: float, token: str, i: int, tokens: list[str], lowered: list[str],
                  is_cap_diff: bool) -> float:
         """VADER's sentiment_valence for a lexicon word at position ``i``."""
-        lexicon = self.lexicon
+        lexicon, rules = self.lexicon, self.rules
         if token.isupper() and is_cap_diff:
-            valence = valence + _C_INCR if valence > 0 else valence - _C_INCR
+            valence = valence + rules.caps_increment if valence > 0 else valence - rules.caps_increment
         for start in range(3):
             if i > start and lowered[i - start - 1] not in lexicon:
-                push = _scalar(tokens[i - start - 1], lowered[i - start - 1], valence, is_cap_diff)
+                push = _scalar(tokens[i - start - 1], lowered[i - start - 1], valence, is_cap_diff, rules)
                 if start == 1 and push != 0:
                     push *= 0.95
                 elif start == 2 and push != 0:
@@ -184,44 +215,44 @@ class Vader:
                     valence = self._idioms(valence, tokens, i)
         if i > 0 and lowered[i - 1] == "least" and "least" not in lexicon:
             if i == 1 or lowered[i - 2] not in ("at", "very"):
-                valence *= _N_SCALAR
+                valence *= rules.negation_scalar
         return valence
 
-    @staticmethod
-    def _never(valence: float, tokens: list[str], start: int, i: int) -> float:
+    def _never(self, valence: float, tokens: list[str], start: int, i: int) -> float:
+        negations, negation_scalar = self.rules.negations, self.rules.negation_scalar
         if start == 0:
-            if _negated(tokens[i - 1]):
-                valence *= _N_SCALAR
+            if _negated(tokens[i - 1], negations):
+                valence *= negation_scalar
         elif start == 1:
             if tokens[i - 2] == "never" and tokens[i - 1] in ("so", "this"):
                 valence *= 1.5
-            elif _negated(tokens[i - 2]):
-                valence *= _N_SCALAR
+            elif _negated(tokens[i - 2], negations):
+                valence *= negation_scalar
         elif (tokens[i - 3] == "never" and tokens[i - 2] in ("so", "this")) or tokens[i - 1] in ("so", "this"):
             valence *= 1.25
-        elif _negated(tokens[i - 3]):
-            valence *= _N_SCALAR
+        elif _negated(tokens[i - 3], negations):
+            valence *= negation_scalar
         return valence
 
-    @staticmethod
-    def _idioms(valence: float, tokens: list[str], i: int) -> float:
+    def _idioms(self, valence: float, tokens: list[str], i: int) -> float:
+        idioms = self.rules.idioms
         one_zero = f"{tokens[i - 1]} {tokens[i]}"
         two_one_zero = f"{tokens[i - 2]} {tokens[i - 1]} {tokens[i]}"
         two_one = f"{tokens[i - 2]} {tokens[i - 1]}"
         three_two_one = f"{tokens[i - 3]} {tokens[i - 2]} {tokens[i - 1]}"
         three_two = f"{tokens[i - 3]} {tokens[i - 2]}"
         for sequence in (one_zero, two_one_zero, two_one, three_two_one, three_two):
-            if sequence in _IDIOMS:
-                valence = _IDIOMS[sequence]
+            if sequence in idioms:
+                valence = idioms[sequence]
                 break
         if len(tokens) - 1 > i:
             zero_one = f"{tokens[i]} {tokens[i + 1]}"
-            if zero_one in _IDIOMS:
-                valence = _IDIOMS[zero_one]
+            if zero_one in idioms:
+                valence = idioms[zero_one]
         if len(tokens) - 1 > i + 1:
             zero_one_two = f"{tokens[i]} {tokens[i + 1]} {tokens[i + 2]}"
-            if zero_one_two in _IDIOMS:
-                valence = _IDIOMS[zero_one_two]
-        if three_two in _BOOSTERS or two_one in _BOOSTERS:
-            valence += _B_DECR
+            if zero_one_two in idioms:
+                valence = idioms[zero_one_two]
+        if three_two in self.rules.boosters or two_one in self.rules.boosters:
+            valence += self.rules.booster_decrement
         return valence

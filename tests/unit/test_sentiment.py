@@ -1,6 +1,11 @@
 """Scoring headlines once each (cache, workers), sessions by hand across time zones, and the
 decayed sentiment by hand."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -10,6 +15,7 @@ from stockpipe.news import empty_news, parse_timestamps
 from stockpipe.sentiment import daily_sentiment, decayed_sentiment, empty_cache, empty_daily, score_headlines
 
 NEW_YORK = "America/New_York"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_negative_positive_and_neutral_headlines(finance):
@@ -182,3 +188,22 @@ def test_empty_news_gives_the_empty_table(finance):
     assert daily.empty
     assert daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
     assert list(daily.columns) == [col.SESSION, *col.SENTIMENT_COLUMNS]
+
+
+def test_the_stage_without_headlines_writes_empty_tables_and_never_imports_nltk(tmp_path):
+    # news.source: none is the default, and importing NLTK alone takes over a second.
+    empty_news().to_parquet(tmp_path / "news.parquet", index=False)
+    (tmp_path / "params.yaml").write_text("sentiment:\n  lexicon: vader_finance\n", encoding="utf-8")
+    run_stage_and_list_nltk = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+                               "run_name='__main__'); print([name for name in sys.modules if name.startswith('nltk')])")
+
+    result = subprocess.run(
+        [sys.executable, "-c", run_stage_and_list_nltk, str(SRC / "sentiment.py"), "news.parquet", "daily.parquet",
+         "--cache", "cache.parquet"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
+    daily = pd.read_parquet(tmp_path / "daily.parquet")
+    cache = pd.read_parquet(tmp_path / "cache.parquet")
+    assert daily.empty and daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
+    assert cache.empty and cache.dtypes.to_dict() == empty_cache().dtypes.to_dict()
