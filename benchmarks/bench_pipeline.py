@@ -9,7 +9,7 @@ What it measures, in one run:
 
 1. Cold pipeline. The repository's tracked files (`git ls-files`, as they are in the working tree,
    so uncommitted edits count) are copied into a temporary directory, which gets `git init` and one
-   commit (dvclive needs a commit). There `dvc repro --force` runs all ten stages with the default
+   commit (dvclive needs a commit). There `dvc repro --force` runs all eleven stages with the default
    params.yaml, an empty DVC cache and no earlier outputs; the wall clock covers everything, each
    stage's Python and TensorFlow start-up included. `--force` makes sure no stage is skipped because
    the copied dvc.lock happens to match an output.
@@ -54,7 +54,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTBOOK = ROOT / "benchmarks" / "textbook_lstm.py"
-N_STAGES = 10
+N_STAGES = 11
 NOOP_RUNS = 3
 TARGET_RATIO = 1.0
 TARGET_NOOP_SECONDS = 1.5
