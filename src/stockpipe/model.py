@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import zipfile
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -138,6 +142,34 @@ def save_model(model: keras.Model, path) -> None:
     plain = keras.models.clone_model(model, clone_function=_without_fused_layers)
     plain.set_weights(model.get_weights())
     plain.save(path)
+    _make_repeatable(path)
+
+
+def _make_repeatable(path) -> None:
+    """Rewrite a saved .keras archive so that the same weights always give the same bytes.
+
+    Keras stamps the save time into ``metadata.json`` and the zip entries, and numbers shared
+    objects in ``config.json`` by memory address. Dropping the time, fixing the entry dates
+    and renumbering the objects in order of appearance changes nothing Keras reads back, and
+    lets DVC see that a rerun of train produced the same model, so the stages after it are
+    not rerun for nothing.
+    """
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    metadata = json.loads(entries["metadata.json"])
+    metadata.pop("date_saved", None)
+    entries["metadata.json"] = json.dumps(metadata).encode()
+    numbers: dict[str, str] = {}
+    entries["config.json"] = _SHARED_OBJECT_ID.sub(
+        lambda match: f'{match[1]}{numbers.setdefault(match[2], str(len(numbers) + 1))}',
+        entries["config.json"].decode()).encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)
+
+
+_SHARED_OBJECT_ID = re.compile(r'("shared_object_id": )(\d+)')
 
 
 def _without_fused_layers(layer: keras.layers.Layer) -> keras.layers.Layer:

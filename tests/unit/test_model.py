@@ -1,5 +1,7 @@
 """The Keras LSTM on tiny shapes: layer stack, repeatable training, safe save and load."""
 
+import time
+
 import numpy as np
 import pytest
 from dvclive import Live
@@ -119,6 +121,19 @@ def test_save_and_load_in_safe_mode_give_identical_predictions(tmp_path):
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     # The file holds plain Keras LSTM layers, which sum in another order than the fused kernel.
     np.testing.assert_allclose(predict(loaded, x), predict(model, x), atol=1e-6)
+
+
+def test_saving_the_same_weights_again_gives_the_same_bytes(tmp_path):
+    set_seed(3)
+    model = build_model(WINDOW, N_FEATURES, layers=2, units=4, dropout_rate=0.1, learning_rate=0.01)
+
+    save_model(model, tmp_path / "first.keras")
+    time.sleep(1.1)  # Keras would stamp another second into the archive
+    save_model(model, tmp_path / "second.keras")
+
+    assert (tmp_path / "first.keras").read_bytes() == (tmp_path / "second.keras").read_bytes()
+    x, _ = tiny_data(6)
+    np.testing.assert_allclose(predict(load_model(tmp_path / "second.keras"), x), predict(model, x), atol=1e-6)
 
 
 def _twin_models(layers):
