@@ -6,7 +6,6 @@ Run from the repository root after `dvc repro`, e.g.
 
 import argparse
 import csv
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from stockpipe.errors import PipelineError  # noqa: E402
-from stockpipe.io import run_stage  # noqa: E402
+from stockpipe.io import read_json_object, run_stage  # noqa: E402
 from stockpipe.report import build_report  # noqa: E402
 
 
@@ -31,19 +30,6 @@ def dvc_diff(kind: str, base: str) -> str:
     # Warnings (e.g. a metrics file the base revision lacks) still belong in the CI log.
     sys.stderr.write(result.stderr)
     return result.stdout
-
-
-def read_json_object(path: str) -> dict:
-    """A JSON file holding one object, or a one-line PipelineError."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: file not found (run `dvc repro` first)") from None
-    except json.JSONDecodeError as error:
-        raise PipelineError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise PipelineError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
 
 
 def main() -> None:

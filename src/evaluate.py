@@ -1,7 +1,6 @@
 """Stage evaluate: test-set errors in price units beside the naive forecast, per fold and seed, and a plot."""
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -22,7 +21,7 @@ log = logging.getLogger("evaluate")
 
 def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, last: bool) -> FoldPredictions:
     """One fold's predictions of its test block (every seed) and validation rows (the first seed)."""
-    spec = ModelSpec.from_dict(json.loads(spec_file(model_dir, fold.number, last).read_text()))
+    spec = ModelSpec.read(spec_file(model_dir, fold.number, last))
     test_rows = target_rows(fold.val_stop, fold.test_stop, spec.window)
     val_rows = target_rows(fold.train_stop, fold.val_stop, spec.window)
     test, val = {}, None
@@ -73,7 +72,7 @@ def main() -> None:
     except ValueError as error:
         raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
     rows = np.concatenate([result.test_rows for result in results])
-    frame = pd.DataFrame({col.DATE: table[col.DATE].to_numpy()[rows], col.ACTUAL: close[rows],
+    frame = pd.DataFrame({col.DATE: dates[rows], col.ACTUAL: close[rows],
                           col.PREDICTED: np.concatenate([result.test[seeds[0]] for result in results]),
                           col.NAIVE: close[rows - 1],
                           col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)

@@ -1,7 +1,6 @@
 """Stage predict: forecast the next trading sessions after the last data date."""
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -26,14 +25,12 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     table = read_parquet(args.features)
-    spec = ModelSpec.from_dict(json.loads((Path(args.model_dir) / "scaler.json").read_text()))
+    spec = ModelSpec.read(Path(args.model_dir) / "scaler.json")
     forecaster = load_forecaster(Path(args.model_dir) / "model.keras")
     last = table[col.DATE].iloc[-1]
     dates = sessions_after(params.data.exchange, last, params.predict.horizon)
     forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
-    # The rows the model stopped early on are the features table's [train_stop, val_stop).
-    residuals = validation_log_residuals(table.iloc[:spec.train_stop], table.iloc[spec.train_stop:spec.val_stop],
-                                         spec, forecaster.predict)
+    residuals = validation_log_residuals(table, spec, forecaster.predict)
     try:
         forecast = with_intervals(forecast, conformal_halfwidth(residuals, params.predict.coverage))
     except ValueError as error:

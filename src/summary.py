@@ -1,23 +1,14 @@
 """Stage summary: every ticker's test errors beside the naive forecast, as JSON and a markdown table."""
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
-from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_path, run_stage, write_json
+from stockpipe.io import atomic_path, read_json_object, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.tickers import markdown_table, summary, summary_row
 
 log = logging.getLogger("summary")
-
-
-def read_metrics(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: file not found; run dvc repro") from None
 
 
 def main() -> None:
@@ -28,9 +19,9 @@ def main() -> None:
     parser.add_argument("--markdown", required=True)
     args = parser.parse_args()
     data = load_params().data
-    rows = {data.ticker: summary_row(read_metrics(Path(args.metrics)))}
+    rows = {data.ticker: summary_row(read_json_object(args.metrics))}
     for ticker in data.tickers:
-        rows[ticker] = summary_row(read_metrics(Path(args.tickers_dir) / ticker / "model" / "metrics.json"))
+        rows[ticker] = summary_row(read_json_object(Path(args.tickers_dir) / ticker / "model" / "metrics.json"))
     table = summary(rows)
     write_json(table, args.json)
     with atomic_path(args.markdown) as tmp:

@@ -15,7 +15,7 @@ import yaml
 
 from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_dir, run_stage
-from stockpipe.params import PARAMS_VARIABLE, load_params
+from stockpipe.params import PARAMS_VARIABLE, load_params, params_path
 from stockpipe.tickers import CHAINS, ticker_params
 
 log = logging.getLogger("ticker")
@@ -47,7 +47,7 @@ def main() -> None:
         raise PipelineError(f"params.yaml: data.tickers does not list {args.ticker!r}")
     if args.part == "model" and not args.data:
         raise PipelineError("ticker model needs --data, the ticker's data folder")
-    raw = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8-sig"))
+    raw = yaml.safe_load(params_path().read_text(encoding="utf-8-sig"))
     with atomic_dir(args.out) as tmp:
         params_file = tmp / "params.yaml"
         params_file.write_text(yaml.safe_dump(ticker_params(raw, args.ticker), sort_keys=False), encoding="utf-8")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.features import sentiment_without_news, technical_indicators
-from stockpipe.windows import ModelSpec, predict_prices, stack_parts, target_rows, to_price
+from stockpipe.windows import ModelSpec, predict_prices, target_rows, to_price
 
 
 def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec: ModelSpec, features_params,
@@ -55,11 +55,13 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
 
 
 
-def validation_log_residuals(train: pd.DataFrame, val: pd.DataFrame, spec: ModelSpec,
+def validation_log_residuals(table: pd.DataFrame, spec: ModelSpec,
                              predict_fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """log(actual / predicted) of the one-step forecasts on the validation slice."""
-    table = stack_parts([train, val])
-    rows = target_rows(len(train), len(table), spec.window)
+    """log(actual / predicted) of the one-step forecasts on the rows the model stopped early on.
+
+    Those are rows [spec.train_stop, spec.val_stop) of ``table``, the features table.
+    """
+    rows = target_rows(spec.train_stop, spec.val_stop, spec.window)
     close = table[col.CLOSE].to_numpy(dtype="float64")
     return np.log(close[rows] / predict_prices(table, rows, spec, predict_fn))
 

@@ -34,6 +34,11 @@ class _Section(BaseModel):
 LIVE_PRICE_SOURCES = ("yahoo", "stooq", "alphavantage")
 
 
+def path_with_ticker(path: str | None, ticker: str) -> str | None:
+    """``path`` with {ticker} replaced by ``ticker`` (data.path of a csv source)."""
+    return path.replace("{ticker}", ticker) if path else None
+
+
 # Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL.
 TICKER_PATTERN = r"^[A-Za-z0-9.\-^=]{1,20}$"
 
@@ -86,7 +91,7 @@ class DataParams(_Section):
 
     def path_for(self, ticker: str) -> str | None:
         """data.path with {ticker} replaced by ``ticker``."""
-        return self.path.replace("{ticker}", ticker) if self.path else None
+        return path_with_ticker(self.path, ticker)
 
     @model_validator(mode="after")
     def _consistent_live_source(self):
@@ -368,6 +373,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def params_path() -> Path:
+    """The params file stages read: $STOCKPIPE_PARAMS if set, else params.yaml."""
+    return Path(os.environ.get(PARAMS_VARIABLE) or "params.yaml")
+
+
 def load_params(path: str | Path | None = None) -> Params:
     """Read and validate params.yaml: UTF-8 (a byte-order mark is allowed), YAML safe loading,
     no key given twice, at least one section, at most ``MAX_PARAMS_BYTES``.
@@ -375,7 +385,7 @@ def load_params(path: str | Path | None = None) -> Params:
     Without ``path``, the file named by $STOCKPIPE_PARAMS, else params.yaml: the ticker
     stages run the other stages' scripts on a copy of the params made for one ticker.
     """
-    path = Path(path or os.environ.get(PARAMS_VARIABLE) or "params.yaml")
+    path = Path(path or params_path())
     try:
         size = path.stat().st_size
         if size > MAX_PARAMS_BYTES:

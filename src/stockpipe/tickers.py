@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import math
 
+from stockpipe.params import path_with_ticker
+
 # The stage scripts each ticker stage runs, in order, as (script, arguments). {data} is the
 # ticker's data folder, {out} the folder being written; paths match the main pipeline's.
 CHAINS = {
@@ -37,7 +39,7 @@ def ticker_params(raw: dict, ticker: str) -> dict:
     data["ticker"] = ticker
     data["tickers"] = []
     if data.get("path"):
-        data["path"] = data["path"].replace("{ticker}", ticker)
+        data["path"] = path_with_ticker(data["path"], ticker)
     return params
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,6 +132,11 @@ class ModelSpec:
         return cls(inputs=list(data["inputs"]), target=data["target"], window=int(data["window"]),
                    scaler=Scaler.from_dict(data["features"]), target_scaler=Scaler.from_dict(data["target_scaler"]),
                    train_stop=int(data.get("train_stop", 0)), val_stop=int(data.get("val_stop", 0)))
+
+    @classmethod
+    def read(cls, path: str | Path) -> ModelSpec:
+        """The spec the train stage wrote (scaler.json)."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
     def to_dict(self) -> dict:
         return {"inputs": self.inputs, "target": self.target, "window": self.window,
