@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 
@@ -18,10 +19,13 @@ class FusedLSTM(keras.layers.LSTM):
     Keras runs an LSTM on a CPU as a graph loop of small operations per time step, and on a
     2-core machine that per-step overhead, not arithmetic, dominates training. The fused
     kernel computes the same cell (sigmoid gates, tanh cell, no peepholes) for the whole
-    sequence in one operation, with its gradient. The weights are Keras' own, so a trained
-    FusedLSTM copies 1:1 into a plain ``keras.layers.LSTM``. On a GPU, or for options the
-    kernel lacks (masks, recurrent dropout, reversed sequences, other activations), Keras'
-    own path runs: cuDNN when it applies.
+    sequence in one operation, with its gradient. The kernel runs on one core, so each batch
+    is cut into one shard per core, each with a kernel of its own, run side by side: windows
+    do not interact, so the outputs are the same and the weight gradients are the shards' sums,
+    equal up to float rounding. The weights are Keras' own, so a trained FusedLSTM copies 1:1
+    into a plain ``keras.layers.LSTM``. On a GPU, or for options the kernel lacks (masks,
+    recurrent dropout, reversed sequences, other activations), Keras' own path runs: cuDNN
+    when it applies.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
@@ -34,17 +38,36 @@ class FusedLSTM(keras.layers.LSTM):
             input_gate, forget_gate, candidate, output_gate = tf.split(values, 4, axis=-1)
             return tf.concat([input_gate, candidate, forget_gate, output_gate], axis=-1)
 
-        kernel = tf.concat([self.cell.kernel, self.cell.recurrent_kernel], axis=0)
+        kernel = block_order(tf.concat([self.cell.kernel, self.cell.recurrent_kernel], axis=0))
+        bias = block_order(self.cell.bias)
         no_peephole = tf.zeros([self.cell.units], dtype=sequences.dtype)
         time_major = tf.transpose(sequences, [1, 0, 2])
-        # forget_bias 0 and a negative cell_clip (no clipping) give exactly Keras' cell.
-        *_, cell_states, _, _, hidden = tf.raw_ops.BlockLSTM(
-            seq_len_max=tf.cast(tf.shape(time_major)[0], tf.int64), x=time_major,
-            cs_prev=initial_state[1], h_prev=initial_state[0], w=block_order(kernel), wci=no_peephole,
-            wcf=no_peephole, wco=no_peephole, b=block_order(self.cell.bias), forget_bias=0.0, cell_clip=-1.0,
-            use_peephole=False,
-        )
-        return hidden[-1], tf.transpose(hidden, [1, 0, 2]), [hidden[-1], cell_states[-1]]
+        steps = tf.cast(tf.shape(time_major)[0], tf.int64)
+        # One kernel per core, each on an equal shard of the batch: TensorFlow runs operations
+        # that do not depend on each other side by side. A batch that does not divide evenly is
+        # padded with zero windows (the kernel's gradient for an empty batch is garbage); their
+        # outputs are dropped, so their gradients are exactly zero.
+        cores = _cpu_cores()
+        windows = tf.shape(time_major)[1]
+        padding = -windows % cores
+        shards = zip(tf.split(tf.pad(time_major, [[0, 0], [0, padding], [0, 0]]), cores, axis=1),
+                     *(tf.split(tf.pad(state, [[0, padding], [0, 0]]), cores) for state in initial_state), strict=True)
+        blocks = [
+            # forget_bias 0 and a negative cell_clip (no clipping) give exactly Keras' cell.
+            tf.raw_ops.BlockLSTM(
+                seq_len_max=steps, x=x, cs_prev=cell, h_prev=hidden, w=kernel, wci=no_peephole, wcf=no_peephole,
+                wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0, use_peephole=False,
+            )
+            for x, hidden, cell in shards
+        ]
+        hidden = tf.concat([block.h for block in blocks], axis=1)[:, :windows]
+        last_cell = tf.concat([block.cs[-1] for block in blocks], axis=0)[:windows]
+        return hidden[-1], tf.transpose(hidden, [1, 0, 2]), [hidden[-1], last_cell]
+
+
+def _cpu_cores() -> int:
+    """Cores this process may run on (the affinity mask, which containers and taskset narrow)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> bool:
