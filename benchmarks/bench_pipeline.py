@@ -205,7 +205,7 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
           f"{', '.join(f'{seconds:.2f}' for seconds in noop)}; load {loads['noop']})")
     print(f"{'no-op, two-stage toy DVC project (s)':<{width}}  {min(toy_noop):>10.2f}  (best of {len(toy_noop)})")
     print(f"\ntraining throughput on the textbook's {throughput['windows']} windows and layer sizes "
-          f"(2 x LSTM(50), 60 steps), {throughput['epochs']} timed epochs each:")
+          f"(2 x LSTM(50), 60 steps), {throughput['epochs']} timed epochs each, in turns; medians:")
     print(f"  textbook model.fit, batch {throughput['textbook_batch_size']}: "
           f"{throughput['textbook_windows_per_second']:>7} windows/s")
     print(f"  train stage's path, batch {throughput['pipeline_batch_size']}: "

@@ -2,19 +2,22 @@
 
 Both fit the textbook's windows (60 scaled closes before each training day, from
 textbook_lstm.prepare) with the textbook's layer sizes (two LSTM(50) layers, dropout 0.2,
-Dense(1), Adam, MSE), in one process, one after the other:
+Dense(1), Adam, MSE), in one process, taking turns:
 
 - textbook: keras.layers.LSTM, batch 32, plain model.fit (the tutorial recipe);
 - pipeline: stockpipe.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size.
 
-One warm-up epoch each (graph tracing) is left out; then EPOCHS timed epochs. Prints one JSON
-line: windows, epochs, both windows-per-second figures and their ratio.
+One warm-up epoch each (graph tracing) is left out; then ROUNDS rounds of one timed epoch
+each, textbook then pipeline, so that a change in the machine's load falls on both alike.
+Prints one JSON line: windows, timed epochs per model, each side's median windows per second
+and the median of the rounds' ratios.
 
     .venv/bin/python benchmarks/train_throughput.py data/interim/prices.parquet metrics/predictions.csv
 """
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,13 +33,22 @@ from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows,
 from textbook_lstm import build_model as build_textbook_model  # noqa: E402
 
 EPOCHS = 3
+ROUNDS = 5
 
 
 def windows_per_second(model: keras.Model, x, y, batch_size: int) -> float:
+    """Windows per second over EPOCHS epochs of ``model.fit``, after one untimed warm-up epoch."""
     model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
     start = time.perf_counter()
     model.fit(x, y, epochs=EPOCHS, batch_size=batch_size, verbose=0)
     return len(x) * EPOCHS / (time.perf_counter() - start)
+
+
+def epoch_rate(model: keras.Model, x, y, batch_size: int) -> float:
+    """Windows per second of one epoch of ``model.fit``."""
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    return len(x) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -50,14 +62,21 @@ def main() -> None:
     train = yaml.safe_load(Path(args.params).read_text())["train"]
 
     keras.utils.set_random_seed(0)
-    textbook = windows_per_second(build_textbook_model(WINDOW), x, y, BATCH_SIZE)
+    textbook = build_textbook_model(WINDOW)
     keras.utils.set_random_seed(0)
     ours = build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
                        learning_rate=train["learning_rate"])
-    pipeline = windows_per_second(ours, x, y, train["batch_size"])
-    print(json.dumps({"windows": len(x), "epochs": EPOCHS, "textbook_batch_size": BATCH_SIZE,
-                      "pipeline_batch_size": train["batch_size"], "textbook_windows_per_second": round(textbook),
-                      "pipeline_windows_per_second": round(pipeline), "ratio": round(pipeline / textbook, 2)}))
+    runs = [(textbook, BATCH_SIZE), (ours, train["batch_size"])]
+    for model, batch_size in runs:
+        model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)  # traces the graphs
+    rounds = [[epoch_rate(model, x, y, batch_size) for model, batch_size in runs] for _ in range(ROUNDS)]
+    print(json.dumps({
+        "windows": len(x), "epochs": ROUNDS, "textbook_batch_size": BATCH_SIZE,
+        "pipeline_batch_size": train["batch_size"],
+        "textbook_windows_per_second": round(statistics.median(book for book, _ in rounds)),
+        "pipeline_windows_per_second": round(statistics.median(pipe for _, pipe in rounds)),
+        "ratio": round(statistics.median(pipe / book for book, pipe in rounds), 2),
+    }))
 
 
 if __name__ == "__main__":
