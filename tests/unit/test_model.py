@@ -150,41 +150,34 @@ def _twin_models(layers):
     return fused, plain, inputs, targets
 
 
-@pytest.mark.parametrize("layers", [1, 2])
-def test_fused_lstm_outputs_and_gradients_match_keras_lstm(layers):
+def _assert_same_outputs_and_gradients(fused, plain, inputs, targets):
     import tensorflow as tf
 
-    fused, plain, inputs, targets = _twin_models(layers)
     gradients = []
     for model in (fused, plain):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean((model(inputs, training=False)[:, 0] - targets) ** 2)
         gradients.append(tape.gradient(loss, model.trainable_variables))
     np.testing.assert_allclose(fused(inputs).numpy(), plain(inputs).numpy(), atol=1e-6)
-    # A gate-order mistake in the fused kernel's gradient showed as errors of about 0.1 here.
     for fused_gradient, plain_gradient in zip(*gradients, strict=True):
         np.testing.assert_allclose(fused_gradient.numpy(), plain_gradient.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_fused_lstm_outputs_and_gradients_match_keras_lstm(layers):
+    # A gate-order mistake in the fused kernel's gradient showed as errors of about 0.1 here.
+    _assert_same_outputs_and_gradients(*_twin_models(layers))
 
 
 @pytest.mark.parametrize(("cores", "batch"), [(1, 32), (2, 32), (3, 32), (4, 5), (2, 1)])
 def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, cores, batch):
     """Whatever the core count, and for batches that do not divide by it (padded with windows
     whose gradient must be exactly zero: the kernel's own gradient for an empty batch is garbage)."""
-    import tensorflow as tf
-
     from stockpipe import model as model_module
 
     monkeypatch.setattr(model_module, "_cpu_cores", lambda: cores)
     fused, plain, inputs, targets = _twin_models(2)
-    inputs, targets = inputs[:batch], targets[:batch]
-    gradients = []
-    for model in (fused, plain):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean((model(inputs, training=False)[:, 0] - targets) ** 2)
-        gradients.append(tape.gradient(loss, model.trainable_variables))
-    np.testing.assert_allclose(fused(inputs).numpy(), plain(inputs).numpy(), atol=1e-6)
-    for fused_gradient, plain_gradient in zip(*gradients, strict=True):
-        np.testing.assert_allclose(fused_gradient.numpy(), plain_gradient.numpy(), atol=1e-6)
+    _assert_same_outputs_and_gradients(fused, plain, inputs[:batch], targets[:batch])
 
 
 def test_saved_model_holds_plain_keras_lstm_layers(tmp_path):
