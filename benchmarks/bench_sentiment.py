@@ -30,6 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from stockpipe.io import usable_cores  # noqa: E402
 from stockpipe.lexicons import make_scorer  # noqa: E402
 from stockpipe.sentiment import score_headlines  # noqa: E402
 from stockpipe.vader import nltk_analyzer  # noqa: E402
@@ -67,7 +68,7 @@ def best_times(functions: dict, rounds: int = RUNS) -> dict:
 def measure(headlines: pd.Series | None = None) -> dict:
     """Headlines per second of each way of scoring, and the check that vader agrees with NLTK."""
     headlines = shared_headlines() if headlines is None else headlines
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = usable_cores()
     n_headlines = len(headlines)
     analyzer = nltk_analyzer()
     texts = headlines.tolist()

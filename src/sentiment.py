@@ -8,13 +8,12 @@ so the cache changes how fast the stage runs, never what it writes.
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.io import read_parquet, run_stage, write_parquet
+from stockpipe.io import read_parquet, run_stage, usable_cores, write_parquet
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
 from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines
@@ -52,8 +51,8 @@ def main() -> None:
         # importing NLTK alone takes over a second, so with nothing to score it is not built.
         daily, counts = empty_daily(), dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
     else:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache, workers)
+        scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache,
+                                                usable_cores())
         daily = daily_sentiment(news, scores, exchange, sentiment.halflife)
     write_parquet(daily, args.out)
     write_parquet(cache, args.cache)

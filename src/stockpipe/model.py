@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from stockpipe.io import usable_cores
 
 
 @keras.saving.register_keras_serializable(package="stockpipe")
@@ -47,7 +48,7 @@ class FusedLSTM(keras.layers.LSTM):
         # that do not depend on each other side by side. A batch that does not divide evenly is
         # padded with zero windows (the kernel's gradient for an empty batch is garbage); their
         # outputs are dropped, so their gradients are exactly zero.
-        cores = _cpu_cores()
+        cores = usable_cores()
         windows = tf.shape(time_major)[1]
         padding = -windows % cores
         shards = zip(tf.split(tf.pad(time_major, [[0, 0], [0, padding], [0, 0]]), cores, axis=1),
@@ -63,11 +64,6 @@ class FusedLSTM(keras.layers.LSTM):
         hidden = tf.concat([block.h for block in blocks], axis=1)[:, :windows]
         last_cell = tf.concat([block.cs[-1] for block in blocks], axis=0)[:windows]
         return hidden[-1], tf.transpose(hidden, [1, 0, 2]), [hidden[-1], last_cell]
-
-
-def _cpu_cores() -> int:
-    """Cores this process may run on (the affinity mask, which containers and taskset narrow)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> bool:

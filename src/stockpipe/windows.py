@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.features import feature_columns
+from stockpipe.io import read_json_object
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class ModelSpec:
     @classmethod
     def read(cls, path: str | Path) -> ModelSpec:
         """The spec the train stage wrote (scaler.json)."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls.from_dict(read_json_object(path))
 
     def to_dict(self) -> dict:
         return {"inputs": self.inputs, "target": self.target, "window": self.window,

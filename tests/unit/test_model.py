@@ -175,7 +175,7 @@ def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, cores, batch
     whose gradient must be exactly zero: the kernel's own gradient for an empty batch is garbage)."""
     from stockpipe import model as model_module
 
-    monkeypatch.setattr(model_module, "_cpu_cores", lambda: cores)
+    monkeypatch.setattr(model_module, "usable_cores", lambda: cores)
     fused, plain, inputs, targets = _twin_models(2)
     _assert_same_outputs_and_gradients(fused, plain, inputs[:batch], targets[:batch])
 
