@@ -7,9 +7,16 @@ Prints, from one process:
 - the arithmetic of training on one textbook window (two LSTM(50) layers over 60 steps, forward
   and backward), counted from the layer sizes;
 - the train stage's path (stockpipe.model.build_model, fused kernel) on the textbook's windows at
-  batch 64 and 256, and the rate of arithmetic that throughput implies.
+  batch 64 and 256, and the rate of arithmetic that throughput implies;
+- where the fused kernel's time goes, on one shard of SHARD windows: its forward and backward pass
+  with the second layer's inputs and with none (the recurrent half alone), beside the three
+  whole-sequence matrix products that would take the input half out of its loop.
+
+With --one-core every TensorFlow operation runs on one thread, as each shard's kernel does in
+the train stage; compare the kernel split in that mode.
 
     .venv/bin/python benchmarks/lstm_ceiling.py data/interim/prices.parquet metrics/predictions.csv
+    .venv/bin/python benchmarks/lstm_ceiling.py --one-core data/interim/prices.parquet metrics/predictions.csv
 """
 
 import argparse
@@ -28,19 +35,45 @@ from textbook_lstm import DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # 
 from train_throughput import windows_per_second  # noqa: E402
 
 STEP_BATCH = 64
+SHARD = 32
 
 
-def matmul_gflops(rows: int, inner: int, cols: int, seconds: float = 2.0) -> float:
-    """Float32 GFLOP/s of one ``rows x inner`` by ``inner x cols`` product after another, for about ``seconds``."""
-    a, b = tf.random.normal((rows, inner)), tf.random.normal((inner, cols))
-    product = tf.function(tf.matmul)
-    product(a, b).numpy()
+def seconds_per_call(function, seconds: float = 2.0) -> float:
+    """Wall seconds of one call of a tf.function, over about ``seconds`` of calls after a warm-up."""
+    function().numpy()
     calls, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        result = product(a, b)
+        result = function()
         calls += 1
     result.numpy()
-    return 2 * rows * inner * cols * calls / (time.perf_counter() - start) / 1e9
+    return (time.perf_counter() - start) / calls
+
+
+def matmul_gflops(rows: int, inner: int, cols: int) -> float:
+    """Float32 GFLOP/s of one ``rows x inner`` by ``inner x cols`` product after another."""
+    a, b = tf.random.normal((rows, inner)), tf.random.normal((inner, cols))
+    return 2 * rows * inner * cols / seconds_per_call(tf.function(lambda: tf.matmul(a, b))) / 1e9
+
+
+def kernel_ms(windows: int, inputs: int) -> float:
+    """Milliseconds of the fused kernel's forward and backward pass over WINDOW steps of ``windows``
+    windows with ``inputs`` inputs and UNITS units."""
+    x = tf.random.normal((WINDOW, windows, inputs))
+    weights = tf.random.normal((inputs + UNITS, 4 * UNITS), stddev=0.1)
+    state, bias, no_peephole = tf.zeros((windows, UNITS)), tf.zeros(4 * UNITS), tf.zeros(UNITS)
+
+    @tf.function
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch([x, weights])
+            hidden = tf.raw_ops.BlockLSTM(
+                seq_len_max=tf.constant(WINDOW, tf.int64), x=x, cs_prev=state, h_prev=state, w=weights,
+                wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0,
+                use_peephole=False).h
+            loss = tf.reduce_sum(hidden)
+        return tape.gradient(loss, weights)
+
+    return seconds_per_call(forward_backward) * 1e3
 
 
 def training_flops_per_window(window: int, units: int, inputs: int = 1) -> float:
@@ -57,7 +90,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prices")
     parser.add_argument("predictions")
+    parser.add_argument("--one-core", action="store_true", help="one thread per TensorFlow operation")
     args = parser.parse_args()
+    if args.one_core:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
     print("float32 matrix products (TensorFlow, one after another):")
     for rows, inner, cols in ((2048, 2048, 2048), (256, 256, 256), (STEP_BATCH, 2 * UNITS, 4 * UNITS)):
         print(f"  {rows} x {inner} by {inner} x {cols}: {matmul_gflops(rows, inner, cols):7.1f} GFLOP/s")
@@ -71,6 +107,14 @@ def main() -> None:
         model = build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE, learning_rate=0.001)
         rate = windows_per_second(model, x, y, batch_size)
         print(f"train stage's path, batch {batch_size}: {rate:,.0f} windows/s = {rate * flops / 1e9:.1f} GFLOP/s")
+
+    print(f"fused kernel, forward and backward, one shard of {SHARD} windows over {WINDOW} steps:")
+    print(f"  with the second layer's {UNITS} inputs: {kernel_ms(SHARD, UNITS):.2f} ms")
+    print(f"  with no inputs (the recurrent half alone): {kernel_ms(SHARD, 0):.2f} ms")
+    rows = WINDOW * SHARD
+    products = sum(1e3 / matmul_gflops(*shape) * 2 * shape[0] * shape[1] * shape[2] / 1e9
+                   for shape in ((rows, UNITS, 4 * UNITS), (UNITS, rows, 4 * UNITS), (rows, 4 * UNITS, UNITS)))
+    print(f"  the input half as three whole-sequence products (x W, x' dG, dG W'): {products:.2f} ms")
 
 
 if __name__ == "__main__":
