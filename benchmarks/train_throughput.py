@@ -5,7 +5,8 @@ textbook_lstm.prepare) with the textbook's layer sizes (two LSTM(50) layers, dro
 Dense(1), Adam, MSE), in one process, taking turns:
 
 - textbook: keras.layers.LSTM, batch 32, plain model.fit (the tutorial recipe);
-- pipeline: stockpipe.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size.
+- pipeline: stockpipe.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size,
+  fed by stockpipe.model.batches, as in the train stage.
 
 One warm-up epoch each (graph tracing) is left out; then ROUNDS rounds of one timed epoch
 each, textbook then pipeline, so that a change in the machine's load falls on both alike.
@@ -28,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from stockpipe.model import build_model  # noqa: E402
+from stockpipe.model import batches, build_model  # noqa: E402
 from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
 from textbook_lstm import build_model as build_textbook_model  # noqa: E402
 
@@ -37,18 +38,19 @@ ROUNDS = 5
 
 
 def windows_per_second(model: keras.Model, x, y, batch_size: int) -> float:
-    """Windows per second over EPOCHS epochs of ``model.fit``, after one untimed warm-up epoch."""
-    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
+    """The train stage's windows per second over EPOCHS epochs, after one untimed warm-up epoch."""
+    data = batches(x, y, batch_size, shuffle_seed=0)
+    model.fit(data, epochs=1, verbose=0)
     start = time.perf_counter()
-    model.fit(x, y, epochs=EPOCHS, batch_size=batch_size, verbose=0)
+    model.fit(data, epochs=EPOCHS, verbose=0)
     return len(x) * EPOCHS / (time.perf_counter() - start)
 
 
-def epoch_rate(model: keras.Model, x, y, batch_size: int) -> float:
-    """Windows per second of one epoch of ``model.fit``."""
+def epoch_rate(model: keras.Model, windows: int, data: dict) -> float:
+    """Windows per second of one epoch of ``model.fit(**data)`` over ``windows`` windows."""
     start = time.perf_counter()
-    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
-    return len(x) / (time.perf_counter() - start)
+    model.fit(**data, epochs=1, verbose=0)
+    return windows / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -66,10 +68,11 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     ours = build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
                        learning_rate=train["learning_rate"])
-    runs = [(textbook, BATCH_SIZE), (ours, train["batch_size"])]
-    for model, batch_size in runs:
-        model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)  # traces the graphs
-    rounds = [[epoch_rate(model, x, y, batch_size) for model, batch_size in runs] for _ in range(ROUNDS)]
+    runs = [(textbook, {"x": x, "y": y, "batch_size": BATCH_SIZE}),
+            (ours, {"x": batches(x, y, train["batch_size"], shuffle_seed=0)})]
+    for model, data in runs:
+        model.fit(**data, epochs=1, verbose=0)  # traces the graphs
+    rounds = [[epoch_rate(model, len(x), data) for model, data in runs] for _ in range(ROUNDS)]
     print(json.dumps({
         "windows": len(x), "epochs": ROUNDS, "textbook_batch_size": BATCH_SIZE,
         "pipeline_batch_size": train["batch_size"],

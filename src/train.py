@@ -53,7 +53,7 @@ def main() -> None:
             live = Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) if shipped else None
             with live or contextlib.nullcontext():
                 history = fit_model(model, data.x_train, data.y_train, data.x_val, data.y_val, train_params.epochs,
-                                    train_params.batch_size, train_params.patience,
+                                    train_params.batch_size, train_params.patience, seed=seed,
                                     callbacks=[live_callback(live)] if live else None)
             fit_seconds = time.perf_counter() - started
             with atomic_path(model_file(args.model_dir, fold.number, seed, shipped)) as tmp:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from dvclive import Live
 
-from stockpipe.model import build_model, fit_model, live_callback, load_model, predict, save_model, set_seed
+from stockpipe.model import batches, build_model, fit_model, live_callback, load_model, predict, save_model, set_seed
 
 WINDOW, N_FEATURES = 3, 2
 
@@ -48,7 +48,7 @@ def fitted_weights(seed):
     x, y = tiny_data()
     set_seed(seed)
     model = build_model(WINDOW, N_FEATURES, layers=1, units=4, dropout_rate=0.1, learning_rate=0.01)
-    fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5)
+    fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5, seed=0)
     return model.get_weights()
 
 
@@ -70,6 +70,41 @@ def test_different_seeds_give_different_initial_weights():
     assert not np.array_equal(initial_kernel(7), initial_kernel(8))
 
 
+def epoch_rows(dataset):
+    """Each epoch's batches of one pass over ``dataset``, as the first input of each window."""
+    return [[window[0, 0] for window in x.numpy()] for x, _ in dataset]
+
+
+def test_batches_give_every_window_once_per_epoch_with_its_target():
+    x, y = tiny_data(10)
+    dataset = batches(x, y, batch_size=4, shuffle_seed=3)
+
+    for _ in range(3):
+        epoch = list(dataset)
+        assert [len(batch_x) for batch_x, _ in epoch] == [4, 4, 2]
+        seen_x = np.concatenate([batch_x.numpy() for batch_x, _ in epoch])
+        seen_y = np.concatenate([batch_y.numpy() for _, batch_y in epoch])
+        order = np.argsort(seen_x[:, 0, 0])
+        np.testing.assert_array_equal(seen_x[order], x[np.argsort(x[:, 0, 0])])
+        np.testing.assert_array_equal(seen_y, seen_x[:, -1, 0] * 0.5)
+
+
+def test_batches_reshuffle_every_epoch_in_an_order_the_seed_fixes():
+    x, y = tiny_data(10)
+
+    def orders(seed):
+        dataset = batches(x, y, batch_size=4, shuffle_seed=seed)
+        return [np.concatenate(epoch_rows(dataset)) for _ in range(3)]
+
+    first, again = orders(3), orders(3)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])
+    assert not np.array_equal(first[0], orders(4)[0])
+    unshuffled = np.concatenate(epoch_rows(batches(x, y, batch_size=4)))
+    np.testing.assert_array_equal(unshuffled, x[:, 0, 0])
+
+
 def test_early_stopping_on_the_validation_loss():
     # A learning rate of 0 leaves the validation loss flat: no improvement after epoch 1,
     # so patience=1 stops training after epoch 2 of 10.
@@ -77,7 +112,7 @@ def test_early_stopping_on_the_validation_loss():
     set_seed(0)
     model = build_model(WINDOW, N_FEATURES, layers=1, units=2, dropout_rate=0.0, learning_rate=0.0)
 
-    history = fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=10, batch_size=4, patience=1)
+    history = fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=10, batch_size=4, patience=1, seed=0)
 
     assert set(history.history) == {"loss", "val_loss"}
     assert len(history.history["val_loss"]) == 2
@@ -88,7 +123,7 @@ def test_epoch_losses_reach_dvclive_where_dvc_yaml_plots_them(tmp_path):
     model = build_model(WINDOW, N_FEATURES, layers=1, units=2, dropout_rate=0.0, learning_rate=0.01)
 
     with Live(dir=str(tmp_path / "train"), dvcyaml=None, save_dvc_exp=False, report=None) as live:
-        fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5,
+        fit_model(model, x[:12], y[:12], x[12:], y[12:], epochs=2, batch_size=4, patience=5, seed=0,
                   callbacks=[live_callback(live)])
 
     for split in ("train", "eval"):
