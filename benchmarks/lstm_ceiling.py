@@ -30,12 +30,12 @@ import tensorflow as tf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from stockpipe.model import build_model  # noqa: E402
+from stockpipe.model import batches, build_model  # noqa: E402
 from textbook_lstm import DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
-from train_throughput import windows_per_second  # noqa: E402
 
 STEP_BATCH = 64
 SHARD = 32
+EPOCHS = 3
 
 
 def seconds_per_call(function, seconds: float = 2.0) -> float:
@@ -47,6 +47,15 @@ def seconds_per_call(function, seconds: float = 2.0) -> float:
         calls += 1
     result.numpy()
     return (time.perf_counter() - start) / calls
+
+
+def windows_per_second(model: keras.Model, x, y, batch_size: int) -> float:
+    """The train stage's windows per second over EPOCHS epochs, after one untimed warm-up epoch."""
+    data = batches(x, y, batch_size, shuffle_seed=0)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)  # batches() shuffles
+    start = time.perf_counter()
+    model.fit(data, epochs=EPOCHS, verbose=0, shuffle=False)
+    return len(x) * EPOCHS / (time.perf_counter() - start)
 
 
 def matmul_gflops(rows: int, inner: int, cols: int) -> float:

@@ -33,17 +33,7 @@ from stockpipe.model import batches, build_model  # noqa: E402
 from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
 from textbook_lstm import build_model as build_textbook_model  # noqa: E402
 
-EPOCHS = 3
 ROUNDS = 5
-
-
-def windows_per_second(model: keras.Model, x, y, batch_size: int) -> float:
-    """The train stage's windows per second over EPOCHS epochs, after one untimed warm-up epoch."""
-    data = batches(x, y, batch_size, shuffle_seed=0)
-    model.fit(data, epochs=1, verbose=0, shuffle=False)  # batches() shuffles
-    start = time.perf_counter()
-    model.fit(data, epochs=EPOCHS, verbose=0, shuffle=False)
-    return len(x) * EPOCHS / (time.perf_counter() - start)
 
 
 def epoch_rate(model: keras.Model, windows: int, data: dict) -> float:

@@ -154,8 +154,9 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
 
     Keras' own pipeline for NumPy arrays leaves tf.data's autotuner on, and on a 2-core
     machine deleting its iterator at the end of an epoch blocked for about half a second in
-    about half the epochs, a third of an epoch's time. This one gathers each batch from the
-    arrays in one operation, with the autotuner off.
+    about half the epochs (a third of an epoch of the textbook-sized model in
+    benchmarks/train_throughput.py). This one gathers each batch from the arrays in one
+    operation, with the autotuner off.
     """
     x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
     rows = tf.data.Dataset.range(len(x))
