@@ -14,7 +14,7 @@ from dvclive import Live
 
 from stockpipe.backtest import model_file, seed_values, spec_file
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_json
-from stockpipe.model import build_model, fit_model, live_callback, save_model, set_seed
+from stockpipe.model import build_model, configure_threads, fit_model, live_callback, save_model, set_seed
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns, stack_parts
@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("model_dir", help="folder for model.keras, scaler.json and the backtest's models")
     parser.add_argument("--live-dir", required=True, help="dvclive folder for the shipped model's per-epoch losses")
     args = parser.parse_args()
+    configure_threads()
     params = load_params()
     model_params, train_params = params.model, params.train
     parts = [read_parquet(Path(args.split_dir) / f"{name}.parquet") for name in ("train", "val", "test")]

@@ -47,28 +47,79 @@ class FusedLSTM(keras.layers.LSTM):
         kernel = block_order(tf.concat([self.cell.kernel, self.cell.recurrent_kernel], axis=0))
         bias = block_order(self.cell.bias)
         no_peephole = tf.zeros([self.cell.units], dtype=sequences.dtype)
-        time_major = tf.transpose(sequences, [1, 0, 2])
-        steps = tf.cast(tf.shape(time_major)[0], tf.int64)
+        steps = tf.cast(tf.shape(sequences)[1], tf.int64)
         # One kernel per core, each on an equal shard of the batch: TensorFlow runs operations
-        # that do not depend on each other side by side. A batch that does not divide evenly is
-        # padded with zero windows (the kernel's gradient for an empty batch is garbage); their
-        # outputs are dropped, so their gradients are exactly zero.
-        cores = usable_cores()
-        windows = tf.shape(time_major)[1]
-        padding = -windows % cores
-        shards = zip(tf.split(tf.pad(time_major, [[0, 0], [0, padding], [0, 0]]), cores, axis=1),
-                     *(tf.split(tf.pad(state, [[0, padding], [0, 0]]), cores) for state in initial_state), strict=True)
+        # that do not depend on each other side by side, so each shard's transposes to and from
+        # the kernel's time-major layout run beside the other's too. A batch that does not
+        # divide evenly is padded with zero windows (the kernel's gradient for an empty batch is
+        # garbage); their outputs are dropped, so their gradients are exactly zero.
+        windows = tf.shape(sequences)[0]
         blocks = [
             # forget_bias 0 and a negative cell_clip (no clipping) give exactly Keras' cell.
             tf.raw_ops.BlockLSTM(
-                seq_len_max=steps, x=x, cs_prev=cell, h_prev=hidden, w=kernel, wci=no_peephole, wcf=no_peephole,
-                wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0, use_peephole=False,
+                seq_len_max=steps, x=tf.transpose(x, [1, 0, 2]), cs_prev=cell, h_prev=hidden, w=kernel,
+                wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=bias, forget_bias=0.0, cell_clip=-1.0,
+                use_peephole=False,
             )
-            for x, hidden, cell in shards
+            for x, hidden, cell in zip(*(_shards(tensor, windows) for tensor in (sequences, *initial_state)),
+                                       strict=True)
         ]
-        hidden = tf.concat([block.h for block in blocks], axis=1)[:, :windows]
-        last_cell = tf.concat([block.cs[-1] for block in blocks], axis=0)[:windows]
-        return hidden[-1], tf.transpose(hidden, [1, 0, 2]), [hidden[-1], last_cell]
+        last_hidden = _joined([block.h[-1] for block in blocks], windows)
+        last_cell = _joined([block.cs[-1] for block in blocks], windows)
+        # Unused (and so never computed) when the layer returns its last state only.
+        sequence = _joined([tf.transpose(block.h, [1, 0, 2]) for block in blocks], windows)
+        return last_hidden, sequence, [last_hidden, last_cell]
+
+
+def _shards(tensor, windows):
+    """``tensor`` cut along its batch axis into one equal part per core, zero-padded to divide."""
+    cores = usable_cores()
+    return tf.split(tf.pad(tensor, [[0, -windows % cores]] + [[0, 0]] * (tensor.shape.rank - 1)), cores)
+
+
+def _joined(shards, windows):
+    """The shards back in one batch, without the padding.
+
+    ``tf.slice`` rather than indexing: its gradient is a pad, which hands the tensor on when
+    there was no padding, where a strided slice's gradient copies it.
+    """
+    joined = tf.concat(shards, axis=0)
+    return tf.slice(joined, [0] * joined.shape.rank, [windows] + [-1] * (joined.shape.rank - 1))
+
+
+@keras.saving.register_keras_serializable(package="stockpipe")
+class ShardedDropout(keras.layers.Dropout):
+    """Keras' ``Dropout``, its mask drawn in one part per core, side by side.
+
+    Drawing the random numbers is most of dropout's cost, and with one thread per operation
+    (``configure_threads``) one draw for the whole batch runs on one core while the other
+    waits. Each shard of the batch draws from its own seed, split from the layer's seed for
+    that step, so masks stay repeatable. A value is kept when 32 random bits reach
+    ``rate * 2**32``: the dropout rate is exact to 2**-32. The gradient is the upstream
+    gradient times the same mask. Saved models hold Keras' own ``Dropout`` (``save_model``),
+    which passes values through at inference, as this layer does.
+    """
+
+    def call(self, inputs, training=False):
+        if not (training and 0 < self.rate < 1) or self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        cores = usable_cores()
+        seeds = tf.random.experimental.stateless_split(self.seed_generator.next(), cores)
+        windows = tf.shape(inputs)[0]
+        threshold = tf.constant(min(round(self.rate * 2**32), 2**32 - 1) - 2**31, tf.int32)
+        scale = tf.constant(1 / (1 - self.rate), inputs.dtype)
+        masks = []
+        for index in range(cores):
+            shape = tf.concat([[windows // cores + tf.cast(index < windows % cores, tf.int32)], tf.shape(inputs)[1:]], 0)
+            bits = tf.random.stateless_uniform(shape, seed=seeds[index], minval=None, maxval=None, dtype=tf.int32)
+            masks.append(tf.where(bits >= threshold, scale, tf.zeros([], inputs.dtype)))
+        return _masked(inputs, tf.concat(masks, axis=0))
+
+
+@tf.custom_gradient
+def _masked(values, mask):
+    """``values * mask``, differentiated for ``values`` only (nothing upstream of a mask learns)."""
+    return values * mask, lambda upstream: (upstream * mask, None)
 
 
 def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> bool:
@@ -82,6 +133,19 @@ def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> boo
 
 def _gpu_available() -> bool:
     return bool(tf.config.list_logical_devices("GPU"))
+
+
+def configure_threads() -> None:
+    """One thread per TensorFlow operation, and one operation per core side by side.
+
+    Call it before TensorFlow runs anything. ``FusedLSTM`` and ``ShardedDropout`` already
+    spread each batch over the cores, one operation per core. By default TensorFlow also
+    splits single operations over a pool of one thread per core, which the two kernels then
+    share: a profile spent about 0.9 ms of each 11 ms step of benchmarks/train_throughput.py
+    handing such parts over (``ParallelFor``).
+    """
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(usable_cores())
 
 
 def set_seed(seed: int) -> None:
@@ -123,7 +187,7 @@ def build_model(window: int, n_features: int, layers: int, units: int, dropout_r
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
         hidden = layer(hidden)
         if dropout_rate > 0:
-            hidden = keras.layers.Dropout(dropout_rate, name=f"dropout_{index + 1}")(hidden)
+            hidden = ShardedDropout(dropout_rate, name=f"dropout_{index + 1}")(hidden)
     if dense_units:
         hidden = keras.layers.Dense(dense_units, activation="relu", kernel_regularizer=regularizer,
                                     name="hidden")(hidden)
@@ -184,7 +248,8 @@ def predict(model: keras.Model, windows: np.ndarray) -> np.ndarray:
 
 
 def save_model(model: keras.Model, path) -> None:
-    """Save as a plain Keras model: FusedLSTM layers become ``keras.layers.LSTM`` with the same weights.
+    """Save as a plain Keras model: FusedLSTM layers become ``keras.layers.LSTM`` with the same
+    weights, ShardedDropout layers ``keras.layers.Dropout``.
 
     The file then loads anywhere Keras does, without this project's code.
     """
@@ -222,6 +287,8 @@ _SHARED_OBJECT_ID = re.compile(r'("shared_object_id": )(\d+)')
 
 
 def _without_fused_layers(layer: keras.layers.Layer) -> keras.layers.Layer:
+    if isinstance(layer, ShardedDropout):
+        return keras.layers.Dropout.from_config(layer.get_config())
     if isinstance(layer, FusedLSTM):
         return keras.layers.LSTM.from_config(layer.get_config())
     if isinstance(layer, keras.layers.Bidirectional) and isinstance(layer.forward_layer, FusedLSTM):

@@ -21,8 +21,8 @@ def test_two_layer_stack():
     model = build_model(WINDOW, N_FEATURES, layers=2, units=4, dropout_rate=0.1, learning_rate=0.01)
 
     assert [(layer.name, type(layer).__name__) for layer in model.layers] == [
-        ("window", "InputLayer"), ("lstm_1", "FusedLSTM"), ("dropout_1", "Dropout"), ("lstm_2", "FusedLSTM"),
-        ("dropout_2", "Dropout"), ("next_day", "Dense"),
+        ("window", "InputLayer"), ("lstm_1", "FusedLSTM"), ("dropout_1", "ShardedDropout"),
+        ("lstm_2", "FusedLSTM"), ("dropout_2", "ShardedDropout"), ("next_day", "Dense"),
     ]
     lstm_1, lstm_2 = model.get_layer("lstm_1"), model.get_layer("lstm_2")
     assert (lstm_1.units, lstm_2.units) == (4, 4)
@@ -222,4 +222,65 @@ def test_saved_model_holds_plain_keras_lstm_layers(tmp_path):
     save_model(fused, tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     assert {type(layer) for layer in loaded.layers if "lstm" in layer.name} == {keras.layers.LSTM}
+    assert {type(layer) for layer in loaded.layers if "dropout" in layer.name} == {keras.layers.Dropout}
     np.testing.assert_allclose(loaded.predict(inputs, verbose=0), plain.predict(inputs, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize(("cores", "batch"), [(1, 600), (2, 600), (3, 601), (2, 1)])
+def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(monkeypatch, cores, batch):
+    import tensorflow as tf
+
+    from stockpipe import model as model_module
+
+    monkeypatch.setattr(model_module, "usable_cores", lambda: cores)
+    layer = model_module.ShardedDropout(0.2, seed=1)
+    inputs = tf.fill([batch, 7, 5], 3.0)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = layer(inputs, training=True)
+        loss = tf.reduce_sum(outputs * tf.range(5, dtype=tf.float32))
+    outputs, gradient = outputs.numpy(), tape.gradient(loss, inputs).numpy()
+
+    kept = outputs != 0
+    # Kept values are scaled by 1 / (1 - rate); the gradient flows through the kept ones only.
+    np.testing.assert_allclose(outputs[kept], 3.0 / 0.8, rtol=1e-6)
+    np.testing.assert_allclose(gradient, np.where(kept, np.arange(5) / 0.8, 0.0), rtol=1e-6)
+    if batch > 1:
+        # 21,000 values: the dropped share is within 5 standard deviations of the rate.
+        assert abs((~kept).mean() - 0.2) < 5 * np.sqrt(0.2 * 0.8 / kept.size)
+        # Each shard draws from its own seed: no two windows share a mask.
+        assert len({window.tobytes() for window in kept}) == batch
+    np.testing.assert_array_equal(layer(inputs, training=False).numpy(), inputs.numpy())
+
+
+def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
+    import tensorflow as tf
+
+    from stockpipe.model import ShardedDropout
+
+    inputs = tf.ones([64, 10, 4])
+    first, again, other = ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=8)
+    masks = [first(inputs, training=True).numpy() for _ in range(2)]
+
+    np.testing.assert_array_equal(again(inputs, training=True).numpy(), masks[0])
+    assert not np.array_equal(masks[0], masks[1])
+    assert not np.array_equal(other(inputs, training=True).numpy(), masks[0])
+
+
+def test_configure_threads_runs_one_thread_per_operation_one_operation_per_core():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import stockpipe
+    from stockpipe.io import usable_cores
+
+    script = ("import tensorflow as tf; from stockpipe.model import configure_threads; configure_threads(); "
+              "tf.constant(1.0) + 1; t = tf.config.threading; "
+              "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())")
+    # A process of its own: the settings must come before TensorFlow runs anything.
+    env = {**os.environ, "PYTHONPATH": str(Path(stockpipe.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+
+    assert result.stdout.split() == ["1", str(usable_cores())]
