@@ -110,7 +110,8 @@ class ShardedDropout(keras.layers.Dropout):
         scale = tf.constant(1 / (1 - self.rate), inputs.dtype)
         masks = []
         for index in range(cores):
-            shape = tf.concat([[windows // cores + tf.cast(index < windows % cores, tf.int32)], tf.shape(inputs)[1:]], 0)
+            shard_windows = windows // cores + tf.cast(index < windows % cores, tf.int32)
+            shape = tf.concat([[shard_windows], tf.shape(inputs)[1:]], axis=0)
             bits = tf.random.stateless_uniform(shape, seed=seeds[index], minval=None, maxval=None, dtype=tf.int32)
             masks.append(tf.where(bits >= threshold, scale, tf.zeros([], inputs.dtype)))
         return _masked(inputs, tf.concat(masks, axis=0))
