@@ -12,8 +12,9 @@ Prints, from one process:
   with the second layer's inputs and with none (the recurrent half alone), beside the three
   whole-sequence matrix products that would take the input half out of its loop.
 
-With --one-core every TensorFlow operation runs on one thread, as each shard's kernel does in
-the train stage; compare the kernel split in that mode.
+With --one-core TensorFlow runs with the train stage's threads (stockpipe.model.configure_threads:
+one thread per operation, one operation per core), so the matrix products run on one core and
+the train stage's path runs as in the train stage.
 
     .venv/bin/python benchmarks/lstm_ceiling.py data/interim/prices.parquet metrics/predictions.csv
     .venv/bin/python benchmarks/lstm_ceiling.py --one-core data/interim/prices.parquet metrics/predictions.csv
@@ -30,7 +31,7 @@ import tensorflow as tf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from stockpipe.model import batches, build_model  # noqa: E402
+from stockpipe.model import batches, build_model, configure_threads  # noqa: E402
 from textbook_lstm import DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
 
 STEP_BATCH = 64
@@ -99,10 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prices")
     parser.add_argument("predictions")
-    parser.add_argument("--one-core", action="store_true", help="one thread per TensorFlow operation")
+    parser.add_argument("--one-core", action="store_true", help="the train stage's threads: one per operation")
     args = parser.parse_args()
     if args.one_core:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
+        configure_threads()
     print("float32 matrix products (TensorFlow, one after another):")
     for rows, inner, cols in ((2048, 2048, 2048), (256, 256, 256), (STEP_BATCH, 2 * UNITS, 4 * UNITS)):
         print(f"  {rows} x {inner} by {inner} x {cols}: {matmul_gflops(rows, inner, cols):7.1f} GFLOP/s")

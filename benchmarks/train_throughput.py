@@ -2,16 +2,17 @@
 
 Both fit the textbook's windows (60 scaled closes before each training day, from
 textbook_lstm.prepare) with the textbook's layer sizes (two LSTM(50) layers, dropout 0.2,
-Dense(1), Adam, MSE), in one process, taking turns:
+Dense(1), Adam, MSE), each in a process of its own, set up as its own script runs:
 
-- textbook: keras.layers.LSTM, batch 32, plain model.fit (the tutorial recipe);
+- textbook: keras.layers.LSTM, batch 32, plain model.fit, TensorFlow's default threads (the
+  tutorial recipe);
 - pipeline: stockpipe.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size,
-  fed by stockpipe.model.batches, as in the train stage.
+  fed by stockpipe.model.batches, with the train stage's threads (configure_threads).
 
-One warm-up epoch each (graph tracing) is left out; then ROUNDS rounds of one timed epoch
-each, textbook then pipeline, so that a change in the machine's load falls on both alike.
-Prints one JSON line: windows, timed epochs per model, each side's median windows per second
-and the median of the rounds' ratios.
+Each process fits one untimed epoch (graph tracing); then ROUNDS rounds of one timed epoch
+each, textbook then pipeline, one process at a time while the other waits, so that a change in
+the machine's load falls on both alike. Prints one JSON line: windows, timed epochs per model,
+each side's median windows per second and the median of the rounds' ratios.
 
     .venv/bin/python benchmarks/train_throughput.py data/interim/prices.parquet metrics/predictions.csv
 """
@@ -19,28 +20,52 @@ and the median of the rounds' ratios.
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import keras
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from stockpipe.model import batches, build_model  # noqa: E402
-from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
-from textbook_lstm import build_model as build_textbook_model  # noqa: E402
-
 ROUNDS = 5
+SIDES = ("textbook", "pipeline")
 
 
-def epoch_rate(model: keras.Model, windows: int, data: dict) -> float:
-    """Windows per second of one epoch of ``model.fit(**data)`` over ``windows`` windows."""
-    start = time.perf_counter()
-    model.fit(**data, epochs=1, verbose=0)
-    return windows / (time.perf_counter() - start)
+def serve(side: str, prices: str, predictions: str, params: str) -> None:
+    """One side's process: build, fit one untimed epoch, then time one epoch per line on stdin."""
+    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import yaml
+
+    from stockpipe import model as stockpipe_model
+    from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare
+    from textbook_lstm import build_model as build_textbook_model
+
+    if side == "pipeline":
+        stockpipe_model.configure_threads()
+    _, _, scaled, train_rows, _ = prepare(prices, predictions)
+    x, y = make_windows(scaled, train_rows, WINDOW), scaled[train_rows]
+    stockpipe_model.keras.utils.set_random_seed(0)
+    if side == "textbook":
+        model, data = build_textbook_model(WINDOW), {"x": x, "y": y, "batch_size": BATCH_SIZE}
+    else:
+        train = yaml.safe_load(Path(params).read_text())["train"]
+        model = stockpipe_model.build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
+                                            learning_rate=train["learning_rate"])
+        data = {"x": stockpipe_model.batches(x, y, train["batch_size"], shuffle_seed=0), "shuffle": False}
+    model.fit(**data, epochs=1, verbose=0)  # traces the graphs
+    print(json.dumps({"windows": len(x), "batch_size": BATCH_SIZE if side == "textbook" else train["batch_size"]}),
+          flush=True)
+    for _ in sys.stdin:
+        start = time.perf_counter()
+        model.fit(**data, epochs=1, verbose=0)
+        print(len(x) / (time.perf_counter() - start), flush=True)
+
+
+def answer(side: str, process: subprocess.Popen) -> str:
+    line = process.stdout.readline()
+    if not line:
+        sys.exit(f"train_throughput.py: the {side} process ended early (its error is above)")
+    return line
 
 
 def main() -> None:
@@ -48,24 +73,33 @@ def main() -> None:
     parser.add_argument("prices")
     parser.add_argument("predictions")
     parser.add_argument("--params", default=str(ROOT / "params.yaml"))
+    parser.add_argument("--serve", choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    _, _, scaled, train_rows, _ = prepare(args.prices, args.predictions)
-    x, y = make_windows(scaled, train_rows, WINDOW), scaled[train_rows]
-    train = yaml.safe_load(Path(args.params).read_text())["train"]
-
-    keras.utils.set_random_seed(0)
-    textbook = build_textbook_model(WINDOW)
-    keras.utils.set_random_seed(0)
-    ours = build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
-                       learning_rate=train["learning_rate"])
-    runs = [(textbook, {"x": x, "y": y, "batch_size": BATCH_SIZE}),
-            (ours, {"x": batches(x, y, train["batch_size"], shuffle_seed=0), "shuffle": False})]
-    for model, data in runs:
-        model.fit(**data, epochs=1, verbose=0)  # traces the graphs
-    rounds = [[epoch_rate(model, len(x), data) for model, data in runs] for _ in range(ROUNDS)]
+    if args.serve:
+        serve(args.serve, args.prices, args.predictions, args.params)
+        return
+    processes = {side: subprocess.Popen([sys.executable, __file__, args.prices, args.predictions, "--params",
+                                         args.params, "--serve", side], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+                 for side in SIDES}
+    try:
+        setups = {side: json.loads(answer(side, process)) for side, process in processes.items()}
+        rounds = []
+        for _ in range(ROUNDS):
+            rates = []
+            for side, process in processes.items():
+                process.stdin.write("epoch\n")
+                process.stdin.flush()
+                rates.append(float(answer(side, process)))
+            rounds.append(rates)
+    finally:
+        for process in processes.values():
+            process.stdin.close()
+            process.wait()
     print(json.dumps({
-        "windows": len(x), "epochs": ROUNDS, "textbook_batch_size": BATCH_SIZE,
-        "pipeline_batch_size": train["batch_size"],
+        "windows": setups["pipeline"]["windows"], "epochs": ROUNDS,
+        "textbook_batch_size": setups["textbook"]["batch_size"],
+        "pipeline_batch_size": setups["pipeline"]["batch_size"],
         "textbook_windows_per_second": round(statistics.median(book for book, _ in rounds)),
         "pipeline_windows_per_second": round(statistics.median(pipe for _, pipe in rounds)),
         "ratio": round(statistics.median(pipe / book for book, pipe in rounds), 2),
