@@ -94,10 +94,13 @@ class ShardedDropout(keras.layers.Dropout):
     Drawing the random numbers is most of dropout's cost, and with one thread per operation
     (``configure_threads``) one draw for the whole batch runs on one core while the other
     waits. Each shard of the batch draws from its own seed, split from the layer's seed for
-    that step, so masks stay repeatable. A value is kept when 32 random bits reach
-    ``rate * 2**32``: the dropout rate is exact to 2**-32. The gradient is the upstream
-    gradient times the same mask. Saved models hold Keras' own ``Dropout`` (``save_model``),
-    which passes values through at inference, as this layer does.
+    that step, so masks stay repeatable. TensorFlow's generator (Philox) costs the same per
+    32 bits whatever they become, so each 32-bit draw gives two 16-bit ones, and a value is
+    dropped when its 16 bits fall below ``rate * 2**16``, rounded: the rate is exact to 2**-17
+    (Keras' own float draws come in steps of 2**-23), where at rate 0.2 the share dropped in one
+    step's mask of 64 x 60 x 50 values varies by about 1e-3. The gradient is the upstream gradient times the same mask.
+    Saved models hold Keras' own ``Dropout`` (``save_model``), which passes values through at
+    inference, as this layer does.
     """
 
     def call(self, inputs, training=False):
@@ -106,14 +109,17 @@ class ShardedDropout(keras.layers.Dropout):
         cores = usable_cores()
         seeds = tf.random.experimental.stateless_split(self.seed_generator.next(), cores)
         windows = tf.shape(inputs)[0]
-        threshold = tf.constant(min(round(self.rate * 2**32), 2**32 - 1) - 2**31, tf.int32)
-        scale = tf.constant(1 / (1 - self.rate), inputs.dtype)
+        threshold = tf.constant(min(round(self.rate * 2**16), 2**16 - 1) - 2**15, tf.int16)
+        scale, zero = tf.constant(1 / (1 - self.rate), inputs.dtype), tf.zeros([], inputs.dtype)
         masks = []
         for index in range(cores):
             shard_windows = windows // cores + tf.cast(index < windows % cores, tf.int32)
             shape = tf.concat([[shard_windows], tf.shape(inputs)[1:]], axis=0)
-            bits = tf.random.stateless_uniform(shape, seed=seeds[index], minval=None, maxval=None, dtype=tf.int32)
-            masks.append(tf.where(bits >= threshold, scale, tf.zeros([], inputs.dtype)))
+            count = tf.reduce_prod(shape)
+            bits = tf.random.stateless_uniform([(count + 1) // 2], seed=seeds[index], minval=None, maxval=None,
+                                               dtype=tf.int32)
+            draws = tf.reshape(tf.bitcast(bits, tf.int16), [-1])[:count]
+            masks.append(tf.reshape(tf.where(draws >= threshold, scale, zero), shape))
         return _masked(inputs, tf.concat(masks, axis=0))
 
 
