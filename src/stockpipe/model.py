@@ -98,9 +98,9 @@ class ShardedDropout(keras.layers.Dropout):
     32 bits whatever they become, so each 32-bit draw gives two 16-bit ones, and a value is
     dropped when its 16 bits fall below ``rate * 2**16``, rounded: the rate is exact to 2**-17
     (Keras' own float draws come in steps of 2**-23), where at rate 0.2 the share dropped in one
-    step's mask of 64 x 60 x 50 values varies by about 1e-3. The gradient is the upstream gradient times the same mask.
-    Saved models hold Keras' own ``Dropout`` (``save_model``), which passes values through at
-    inference, as this layer does.
+    step's mask of 64 x 60 x 50 values varies by about 1e-3. The gradient is the upstream
+    gradient times the same mask. Saved models hold Keras' own ``Dropout`` (``save_model``),
+    which passes values through at inference, as this layer does.
     """
 
     def call(self, inputs, training=False):
