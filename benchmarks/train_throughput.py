@@ -34,27 +34,29 @@ def serve(side: str, prices: str, predictions: str, params: str) -> None:
     """One side's process: build, fit one untimed epoch, then time one epoch per line on stdin."""
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    import keras
     import yaml
 
-    from stockpipe import model as stockpipe_model
+    from stockpipe.model import batches, build_model, configure_threads
     from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare
     from textbook_lstm import build_model as build_textbook_model
 
     if side == "pipeline":
-        stockpipe_model.configure_threads()
+        configure_threads()
     _, _, scaled, train_rows, _ = prepare(prices, predictions)
     x, y = make_windows(scaled, train_rows, WINDOW), scaled[train_rows]
-    stockpipe_model.keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     if side == "textbook":
-        model, data = build_textbook_model(WINDOW), {"x": x, "y": y, "batch_size": BATCH_SIZE}
+        batch_size = BATCH_SIZE
+        model, data = build_textbook_model(WINDOW), {"x": x, "y": y, "batch_size": batch_size}
     else:
         train = yaml.safe_load(Path(params).read_text())["train"]
-        model = stockpipe_model.build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
-                                            learning_rate=train["learning_rate"])
-        data = {"x": stockpipe_model.batches(x, y, train["batch_size"], shuffle_seed=0), "shuffle": False}
+        batch_size = train["batch_size"]
+        model = build_model(WINDOW, 1, layers=2, units=UNITS, dropout_rate=DROPOUT_RATE,
+                            learning_rate=train["learning_rate"])
+        data = {"x": batches(x, y, batch_size, shuffle_seed=0), "shuffle": False}
     model.fit(**data, epochs=1, verbose=0)  # traces the graphs
-    print(json.dumps({"windows": len(x), "batch_size": BATCH_SIZE if side == "textbook" else train["batch_size"]}),
-          flush=True)
+    print(json.dumps({"windows": len(x), "batch_size": batch_size}), flush=True)
     for _ in sys.stdin:
         start = time.perf_counter()
         model.fit(**data, epochs=1, verbose=0)

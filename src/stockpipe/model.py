@@ -106,21 +106,18 @@ class ShardedDropout(keras.layers.Dropout):
     def call(self, inputs, training=False):
         if not (training and 0 < self.rate < 1) or self.noise_shape is not None:
             return super().call(inputs, training=training)
-        cores = usable_cores()
-        seeds = tf.random.experimental.stateless_split(self.seed_generator.next(), cores)
         windows = tf.shape(inputs)[0]
+        shards = _shards(inputs, windows)
+        seeds = tf.random.experimental.stateless_split(self.seed_generator.next(), len(shards))
         threshold = tf.constant(min(round(self.rate * 2**16), 2**16 - 1) - 2**15, tf.int16)
         scale, zero = tf.constant(1 / (1 - self.rate), inputs.dtype), tf.zeros([], inputs.dtype)
-        masks = []
-        for index in range(cores):
-            shard_windows = windows // cores + tf.cast(index < windows % cores, tf.int32)
-            shape = tf.concat([[shard_windows], tf.shape(inputs)[1:]], axis=0)
-            count = tf.reduce_prod(shape)
-            bits = tf.random.stateless_uniform([(count + 1) // 2], seed=seeds[index], minval=None, maxval=None,
-                                               dtype=tf.int32)
-            draws = tf.reshape(tf.bitcast(bits, tf.int16), [-1])[:count]
-            masks.append(tf.reshape(tf.where(draws >= threshold, scale, zero), shape))
-        return _masked(inputs, tf.concat(masks, axis=0))
+        dropped = []
+        for shard, seed in zip(shards, tf.unstack(seeds), strict=True):
+            count = tf.size(shard)
+            bits = tf.random.stateless_uniform([(count + 1) // 2], seed=seed, minval=None, maxval=None, dtype=tf.int32)
+            draws = tf.reshape(tf.reshape(tf.bitcast(bits, tf.int16), [-1])[:count], tf.shape(shard))
+            dropped.append(_masked(shard, tf.where(draws >= threshold, scale, zero)))
+        return _joined(dropped, windows)
 
 
 @tf.custom_gradient
