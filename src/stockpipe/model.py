@@ -25,13 +25,14 @@ class FusedLSTM(keras.layers.LSTM):
     Keras runs an LSTM on a CPU as a graph loop of small operations per time step, and on a
     2-core machine that per-step overhead, not arithmetic, dominates training. The fused
     kernel computes the same cell (sigmoid gates, tanh cell, no peepholes) for the whole
-    sequence in one operation, with its gradient. The kernel runs on one core, so each batch
-    is cut into one shard per core, each with a kernel of its own, run side by side: windows
-    do not interact, so the outputs are the same and the weight gradients are the shards' sums,
-    equal up to float rounding. The weights are Keras' own, so a trained FusedLSTM copies 1:1
-    into a plain ``keras.layers.LSTM``. On a GPU, or for options the kernel lacks (masks,
-    recurrent dropout, reversed sequences, other activations), Keras' own path runs: cuDNN
-    when it applies.
+    sequence in one operation, with its gradient; reading backwards (the second half of a
+    ``Bidirectional`` layer) is the kernel on the reversed sequence. The kernel runs on one
+    core, so each batch is cut into one shard per core, each with a kernel of its own, run
+    side by side: windows do not interact, so the outputs are the same and the weight
+    gradients are the shards' sums, equal up to float rounding. The weights are Keras' own,
+    so a trained FusedLSTM copies 1:1 into a plain ``keras.layers.LSTM``. On a GPU, or for
+    options the kernel lacks (masks, recurrent dropout, other activations), Keras' own path
+    runs: cuDNN when it applies.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
@@ -48,6 +49,9 @@ class FusedLSTM(keras.layers.LSTM):
         bias = block_order(self.cell.bias)
         no_peephole = tf.zeros([self.cell.units], dtype=sequences.dtype)
         steps = tf.cast(tf.shape(sequences)[1], tf.int64)
+        if self.go_backwards:
+            # As Keras does: outputs come in the order read, last input first.
+            sequences = tf.reverse(sequences, axis=[1])
         # One kernel per core, each on an equal shard of the batch: TensorFlow runs operations
         # that do not depend on each other side by side, so each shard's transposes to and from
         # the kernel's time-major layout run beside the other's too. A batch that does not
@@ -128,7 +132,7 @@ def _masked(values, mask):
 
 def _fused_kernel_applies(layer: keras.layers.LSTM, mask, training: bool) -> bool:
     return (
-        mask is None and not layer.go_backwards and not layer.recurrent_dropout
+        mask is None and not layer.recurrent_dropout
         and not (training and layer.dropout) and layer.cell.use_bias and not _gpu_available()
         and layer.cell.activation is keras.activations.tanh
         and layer.cell.recurrent_activation is keras.activations.sigmoid
