@@ -23,7 +23,8 @@ What it measures, in one run:
    Targets: under 1.5 s, and at most 1.3x the toy's.
 4. Training throughput. benchmarks/train_throughput.py fits the textbook's windows and layer sizes
    with the textbook's model.fit and with the train stage's code path (FusedLSTM, params' batch
-   size), side by side in one process. Target: at least 4x.
+   size), each in a process of its own, one timed epoch each in turns; it names the device and the
+   recurrent kernels each side's training step ran (cuDNN on a GPU). Target: at least 4x.
 5. Peak memory. Each stage's command runs once more in the cold run's folder and its peak resident
    set size is read from the kernel (os.wait4). Target: train at most 1.5 GB.
 6. Growth with data (skipped with --quick). Cold `dvc repro` on 5k, 20k and 80k daily rows. No market
@@ -205,11 +206,12 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
           f"{', '.join(f'{seconds:.2f}' for seconds in noop)}; load {loads['noop']})")
     print(f"{'no-op, two-stage toy DVC project (s)':<{width}}  {min(toy_noop):>10.2f}  (best of {len(toy_noop)})")
     print(f"\ntraining throughput on the textbook's {throughput['windows']} windows and layer sizes "
-          f"(2 x LSTM(50), 60 steps), {throughput['epochs']} timed epochs each, in turns; medians:")
-    print(f"  textbook model.fit, batch {throughput['textbook_batch_size']}: "
-          f"{throughput['textbook_windows_per_second']:>7} windows/s")
-    print(f"  train stage's path, batch {throughput['pipeline_batch_size']}: "
-          f"{throughput['pipeline_windows_per_second']:>7} windows/s")
+          f"(2 x LSTM(50), 60 steps), {throughput['epochs']} timed epochs each, in turns, on "
+          f"{throughput['device']}; medians:")
+    for side, label in (("textbook", "textbook model.fit"), ("pipeline", "train stage's path")):
+        kernels = ", ".join(throughput[f"{side}_kernels"]) or "no recurrent kernel"
+        print(f"  {label}, batch {throughput[f'{side}_batch_size']}: "
+              f"{throughput[f'{side}_windows_per_second']:>7} windows/s ({kernels})")
     print("\npeak resident memory by stage (GB): "
           + ", ".join(f"{name} {gigabytes:.2f}" for name, gigabytes in peaks.items()))
     if scaling:

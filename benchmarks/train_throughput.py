@@ -12,7 +12,10 @@ Dense(1), Adam, MSE), each in a process of its own, set up as its own script run
 Each process fits one untimed epoch (graph tracing); then ROUNDS rounds of one timed epoch
 each, textbook then pipeline, one process at a time while the other waits, so that a change in
 the machine's load falls on both alike. Prints one JSON line: windows, timed epochs per model,
-each side's median windows per second and the median of the rounds' ratios.
+each side's median windows per second, the median of the rounds' ratios, the device and the
+recurrent kernels each side's training step ran (stockpipe.model.recurrent_kernels: "fused
+BlockLSTM" on a CPU, "cuDNN" on a GPU, "per-step loop" for Keras' own CPU path). On a GPU both
+processes share it, each taking memory as it needs it.
 
     .venv/bin/python benchmarks/train_throughput.py data/interim/prices.parquet metrics/predictions.csv
 """
@@ -35,12 +38,17 @@ def serve(side: str, prices: str, predictions: str, params: str) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import keras
+    import tensorflow as tf
     import yaml
 
-    from stockpipe.model import batches, build_model, configure_threads
+    from stockpipe.io import usable_cores
+    from stockpipe.model import batches, build_model, configure_threads, recurrent_kernels
     from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare
     from textbook_lstm import build_model as build_textbook_model
 
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)  # else the first process takes it all
     if side == "pipeline":
         configure_threads()
     _, _, scaled, train_rows, _ = prepare(prices, predictions)
@@ -56,7 +64,10 @@ def serve(side: str, prices: str, predictions: str, params: str) -> None:
                             learning_rate=train["learning_rate"])
         data = {"x": batches(x, y, batch_size, shuffle_seed=0), "shuffle": False}
     model.fit(**data, epochs=1, verbose=0)  # traces the graphs
-    print(json.dumps({"windows": len(x), "batch_size": batch_size}), flush=True)
+    device = (tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus
+              else f"CPU, {usable_cores()} cores")
+    print(json.dumps({"windows": len(x), "batch_size": batch_size, "device": device,
+                      "kernels": recurrent_kernels(model)}), flush=True)
     for _ in sys.stdin:
         start = time.perf_counter()
         model.fit(**data, epochs=1, verbose=0)
@@ -105,6 +116,9 @@ def main() -> None:
         "textbook_windows_per_second": round(statistics.median(book for book, _ in rounds)),
         "pipeline_windows_per_second": round(statistics.median(pipe for _, pipe in rounds)),
         "ratio": round(statistics.median(pipe / book for book, pipe in rounds), 2),
+        "device": setups["pipeline"]["device"],
+        "textbook_kernels": setups["textbook"]["kernels"],
+        "pipeline_kernels": setups["pipeline"]["kernels"],
     }))
 
 

@@ -14,7 +14,15 @@ from dvclive import Live
 
 from stockpipe.backtest import model_file, seed_values, spec_file
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_json
-from stockpipe.model import build_model, configure_threads, fit_model, live_callback, save_model, set_seed
+from stockpipe.model import (
+    build_model,
+    configure_threads,
+    fit_model,
+    live_callback,
+    recurrent_kernels,
+    save_model,
+    set_seed,
+)
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns, stack_parts
@@ -49,6 +57,9 @@ def main() -> None:
                                 bidirectional=model_params.bidirectional,
                                 recurrent_dropout=model_params.recurrent_dropout, l2=model_params.l2,
                                 dense_units=model_params.dense_units)
+            if fold is folds[0] and seed == seeds[0]:
+                # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.
+                log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model)) or "none")
             started = time.perf_counter()
             # dvclive records the shipped model's curves, the ones `dvc plots` shows.
             live = Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) if shipped else None

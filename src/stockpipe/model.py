@@ -76,9 +76,12 @@ class FusedLSTM(keras.layers.LSTM):
 
 
 def _shards(tensor, windows):
-    """``tensor`` cut along its batch axis into one equal part per core, zero-padded to divide."""
-    cores = usable_cores()
-    return tf.split(tf.pad(tensor, [[0, -windows % cores]] + [[0, 0]] * (tensor.shape.rank - 1)), cores)
+    """``tensor`` cut along its batch axis into one equal part per core, zero-padded to divide.
+
+    On a GPU, where one operation already spans the device, the whole batch is one part.
+    """
+    parts = 1 if _gpu_available() else usable_cores()
+    return tf.split(tf.pad(tensor, [[0, -windows % parts]] + [[0, 0]] * (tensor.shape.rank - 1)), parts)
 
 
 def _joined(shards, windows):
@@ -93,7 +96,7 @@ def _joined(shards, windows):
 
 @keras.saving.register_keras_serializable(package="stockpipe")
 class ShardedDropout(keras.layers.Dropout):
-    """Keras' ``Dropout``, its mask drawn in one part per core, side by side.
+    """Keras' ``Dropout``, its mask drawn in one part per core, side by side (one on a GPU).
 
     Drawing the random numbers is most of dropout's cost, and with one thread per operation
     (``configure_threads``) one draw for the whole batch runs on one core while the other
@@ -308,3 +311,31 @@ def _without_fused_layers(layer: keras.layers.Layer) -> keras.layers.Layer:
 def load_model(path) -> keras.Model:
     """Load a saved model in Keras safe mode (no arbitrary code from the file runs)."""
     return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def recurrent_kernels(model: keras.Model) -> list[str]:
+    """The recurrent kernels a training step of ``model`` runs, read off its traced graph.
+
+    "cuDNN" (TensorFlow's ``CudnnRNN`` operations: Keras' path on a GPU), "fused BlockLSTM"
+    (``FusedLSTM`` on a CPU) and "per-step loop" (Keras' graph loop of small operations per
+    time step), in that order, each that a forward and backward pass contains; empty for a
+    model without recurrent layers. The step is traced, not run: weights and random state
+    stay as they were.
+    """
+    windows = model.inputs[0]
+
+    @tf.function
+    def step(batch):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(batch, training=True))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph = step.get_concrete_function(tf.TensorSpec(windows.shape, windows.dtype)).graph
+    ops = {op.type for op in graph.get_operations()}
+    ops.update(node.op for function in graph.as_graph_def().library.function for node in function.node_def)
+    found = {
+        "cuDNN": any(op.startswith("CudnnRNN") for op in ops),
+        "fused BlockLSTM": any(op.startswith("BlockLSTM") for op in ops),
+        "per-step loop": bool(ops & {"While", "StatelessWhile"}),
+    }
+    return [name for name, ran in found.items() if ran]

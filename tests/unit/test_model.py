@@ -215,6 +215,39 @@ def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, cores, batch
     _assert_same_outputs_and_gradients(fused, plain, inputs[:batch], targets[:batch])
 
 
+@pytest.mark.parametrize(("options", "kernels"), [
+    ({}, ["fused BlockLSTM"]),
+    ({"bidirectional": True}, ["fused BlockLSTM"]),
+    ({"fused": False}, ["per-step loop"]),
+    ({"recurrent_dropout": 0.1}, ["per-step loop"]),
+    ({"cell": "gru"}, ["per-step loop"]),
+    ({"layers": 0}, []),
+])
+def test_recurrent_kernels_name_the_path_a_training_step_takes_on_a_cpu(options, kernels):
+    from stockpipe.model import recurrent_kernels
+
+    model = build_model(**{"window": WINDOW, "n_features": N_FEATURES, "layers": 2, "units": 4, "dropout_rate": 0.2,
+                           "learning_rate": 0.01, **options})
+    assert recurrent_kernels(model) == kernels
+
+
+def test_recurrent_kernels_trace_without_touching_weights_or_random_state():
+    from stockpipe.model import recurrent_kernels
+
+    x, y = tiny_data()
+    trained = []
+    for look_first in (False, True):
+        set_seed(3)
+        model = build_model(window=WINDOW, n_features=N_FEATURES, layers=2, units=4, dropout_rate=0.2,
+                            learning_rate=0.01)
+        if look_first:
+            recurrent_kernels(model)
+        fit_model(model, x, y, x, y, epochs=2, batch_size=4, patience=2, seed=3)
+        trained.append(model.get_weights())
+    for first, second in zip(*trained, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
 def test_saved_model_holds_plain_keras_lstm_layers(tmp_path):
     import keras
 
@@ -265,6 +298,25 @@ def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
     np.testing.assert_array_equal(again(inputs, training=True).numpy(), masks[0])
     assert not np.array_equal(masks[0], masks[1])
     assert not np.array_equal(other(inputs, training=True).numpy(), masks[0])
+
+
+def test_sharded_dropout_draws_one_mask_for_the_whole_batch_on_a_gpu(monkeypatch):
+    import tensorflow as tf
+
+    from stockpipe import model as model_module
+
+    monkeypatch.setattr(model_module, "usable_cores", lambda: 16)
+    draws = {}
+    for gpu in (False, True):
+        monkeypatch.setattr(model_module, "_gpu_available", lambda gpu=gpu: gpu)
+        layer = model_module.ShardedDropout(0.2, seed=1)
+        graph = tf.function(lambda x, layer=layer: layer(x, training=True)).get_concrete_function(
+            tf.TensorSpec([None, 7, 5])).graph
+        # The mask bits are int32 draws (the seeds split off for the parts are int64).
+        draws[gpu] = sum(op.type == "StatelessRandomUniformFullIntV2" and op.outputs[0].dtype == tf.int32
+                         for op in graph.get_operations())
+
+    assert draws == {False: 16, True: 1}
 
 
 def test_configure_threads_runs_one_thread_per_operation_one_operation_per_core():
