@@ -174,7 +174,7 @@ def test_saving_the_same_weights_again_gives_the_same_bytes(tmp_path):
 def _twin_models(layers, bidirectional=False):
     """The same random weights in a FusedLSTM model and in a plain Keras LSTM model."""
     fused, plain = (build_model(window=9, n_features=4, layers=layers, units=5, dropout_rate=0.2, learning_rate=0.01,
-                                fused=fused, bidirectional=bidirectional) for fused in (True, False))
+                                fused=kernel, bidirectional=bidirectional) for kernel in (True, False))
     rng = np.random.default_rng(layers)
     weights = [rng.normal(0, 0.5, values.shape).astype("float32") for values in fused.get_weights()]
     fused.set_weights(weights)
