@@ -17,8 +17,9 @@ The rules, in the order applied (each count lands in metrics/data_quality.json):
 4. ``nonpositive_prices``: zero or negative prices become missing; ``negative_volume``:
    negative volumes become missing.
 5. ``close_forward_filled``: a missing close takes the previous close, for at most
-   ``clean.ffill_limit`` sessions in a row; ``rows_missing_close_dropped``: the rest of a
-   longer run is dropped. Dropped rows are missing sessions like any other, so rule 3 is
+   ``clean.ffill_limit`` sessions in a row (sessions without a row count too, so a fill
+   never reaches further back); ``rows_missing_close_dropped``: the rest of a longer run
+   is dropped. Dropped rows are missing sessions like any other, so rule 3 is
    applied again: a long run of missing closes cuts the history as a gap does.
 6. ``high_low_swapped``: a high below the low is read as the two columns swapped on that
    row and swapped back. ``ohlc_filled_from_close``: a missing open, high or low takes that
@@ -93,6 +94,19 @@ def _cut_at_long_gaps(prices: pd.DataFrame, sessions: pd.DatetimeIndex, max_gap:
     return prices
 
 
+def _forward_filled_close(prices: pd.DataFrame, sessions: pd.DatetimeIndex, limit: int) -> pd.Series:
+    """The close column with each missing close taken from the last known one, if that is at most
+    ``limit`` sessions back on the calendar: sessions without a row count too, so a fill never
+    reaches further back than the limit says."""
+    close = prices[col.CLOSE]
+    if not limit:
+        return close
+    position = pd.Series(sessions.get_indexer(prices[col.DATE]), index=prices.index)
+    known_at = position.where(close.notna()).ffill()
+    reachable = close.isna() & (position - known_at <= limit)
+    return close.mask(reachable, close.ffill())
+
+
 def _repair_values(prices: pd.DataFrame, sessions: pd.DatetimeIndex, params, report: dict) -> pd.DataFrame:
     prices = prices.copy()
     ohlc = prices[col.OHLC]
@@ -104,7 +118,7 @@ def _repair_values(prices: pd.DataFrame, sessions: pd.DatetimeIndex, params, rep
     prices.loc[negative_volume, col.VOLUME] = np.nan
 
     missing_close = prices[col.CLOSE].isna()
-    filled = prices[col.CLOSE].ffill(limit=params.ffill_limit) if params.ffill_limit else prices[col.CLOSE]
+    filled = _forward_filled_close(prices, sessions, params.ffill_limit)
     report["close_forward_filled"] = int((missing_close & filled.notna()).sum())
     prices[col.CLOSE] = filled
     still_missing = prices[col.CLOSE].isna()

@@ -131,6 +131,20 @@ def test_ffill_limit_zero_fills_nothing():
     assert report["rows_missing_close_dropped"] == 1
 
 
+def test_ffill_limit_counts_sessions_without_a_row():
+    # 06-02 .. 06-04 have no row at all, so 06-05's missing close is four sessions after the
+    # last known one (06-01): beyond ffill_limit=3, it is dropped rather than filled.
+    # 06-09 is one session after 06-08's close and is filled.
+    prices = bars(["2020-06-01", "2020-06-05", "2020-06-08", "2020-06-09"], [10.0, nan, 10.4, nan])
+
+    cleaned, report = clean_prices(prices, "XNYS", CleanParams(ffill_limit=3), 0.7)
+
+    assert dates_of(cleaned) == ["2020-06-01", "2020-06-08", "2020-06-09"]
+    assert cleaned[col.CLOSE].tolist() == [10.0, 10.4, 10.4]
+    assert report["close_forward_filled"] == 1
+    assert report["rows_missing_close_dropped"] == 1
+
+
 def test_a_leading_missing_close_has_nothing_to_fill_from():
     prices = bars(["2020-06-01", "2020-06-02"], [nan, 10.0])
 
