@@ -2,10 +2,9 @@
 
 import argparse
 import logging
-from pathlib import Path
 
 from stockpipe import columns as col
-from stockpipe.io import read_parquet, run_stage, write_parquet
+from stockpipe.io import atomic_dir, read_parquet, run_stage, write_parquet
 from stockpipe.params import load_params
 from stockpipe.splitting import chronological_split
 
@@ -19,8 +18,10 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params().split
     parts = chronological_split(read_parquet(args.features), params.test_size, params.val_size)
-    for name, part in parts.items():
-        write_parquet(part, Path(args.out_dir) / f"{name}.parquet")
+    # The three parts replace the folder together: a failure leaves the previous parts, never a mix.
+    with atomic_dir(args.out_dir) as out_dir:
+        for name, part in parts.items():
+            write_parquet(part, out_dir / f"{name}.parquet")
     log.info(", ".join(f"{name} {len(part)} rows ({part[col.DATE].min().date()} .. {part[col.DATE].max().date()})"
                        for name, part in parts.items()))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from dvclive import Live
 
 from stockpipe.backtest import model_file, seed_values, spec_file
-from stockpipe.io import atomic_path, read_parquet, run_stage, write_json
+from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
 from stockpipe.model import (
     build_model,
     configure_threads,
@@ -46,35 +46,38 @@ def main() -> None:
     inputs = input_columns(params.features, model_params.target)
     seeds = seed_values(params.seed, train_params.seeds)
 
-    for fold in folds:
-        data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)
-        write_json(data.spec.to_dict(), spec_file(args.model_dir, fold.number, last=fold is folds[-1]))
-        for seed in seeds:
-            shipped = fold is folds[-1] and seed == seeds[0]
-            set_seed(seed)
-            model = build_model(model_params.window, len(inputs), model_params.layers, model_params.units,
-                                model_params.dropout, train_params.learning_rate, cell=model_params.cell,
-                                bidirectional=model_params.bidirectional,
-                                recurrent_dropout=model_params.recurrent_dropout, l2=model_params.l2,
-                                dense_units=model_params.dense_units)
-            if fold is folds[0] and seed == seeds[0]:
-                # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.
-                log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model)) or "none")
-            started = time.perf_counter()
-            # dvclive records the shipped model's curves, the ones `dvc plots` shows.
-            live = Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) if shipped else None
-            with live or contextlib.nullcontext():
-                history = fit_model(model, data.x_train, data.y_train, data.x_val, data.y_val, train_params.epochs,
-                                    train_params.batch_size, train_params.patience, seed=seed,
-                                    callbacks=[live_callback(live)] if live else None)
-            fit_seconds = time.perf_counter() - started
-            with atomic_path(model_file(args.model_dir, fold.number, seed, shipped)) as tmp:
-                save_model(model, tmp)
-            losses = history.history["val_loss"]
-            best = min(range(len(losses)), key=losses.__getitem__)
-            log.info("fold %d/%d, seed %d: %d epochs, best val_loss %.4f at epoch %d (%d train / %d val windows, "
-                     "%.0f training windows/s)", fold.number, len(folds), seed, len(losses), losses[best], best + 1,
-                     len(data.x_train), len(data.x_val), len(data.x_train) * len(losses) / fit_seconds)
+    # Every fold's scalers and models replace the folder together when all have trained: a failure
+    # leaves the previous run's files, never new scalers beside old models.
+    with atomic_dir(args.model_dir) as model_dir:
+        for fold in folds:
+            data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)
+            write_json(data.spec.to_dict(), spec_file(model_dir, fold.number, last=fold is folds[-1]))
+            for seed in seeds:
+                shipped = fold is folds[-1] and seed == seeds[0]
+                set_seed(seed)
+                model = build_model(model_params.window, len(inputs), model_params.layers, model_params.units,
+                                    model_params.dropout, train_params.learning_rate, cell=model_params.cell,
+                                    bidirectional=model_params.bidirectional,
+                                    recurrent_dropout=model_params.recurrent_dropout, l2=model_params.l2,
+                                    dense_units=model_params.dense_units)
+                if fold is folds[0] and seed == seeds[0]:
+                    # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.
+                    log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model)) or "none")
+                started = time.perf_counter()
+                # dvclive records the shipped model's curves, the ones `dvc plots` shows.
+                live = Live(dir=args.live_dir, dvcyaml=None, save_dvc_exp=False, report=None) if shipped else None
+                with live or contextlib.nullcontext():
+                    history = fit_model(model, data.x_train, data.y_train, data.x_val, data.y_val, train_params.epochs,
+                                        train_params.batch_size, train_params.patience, seed=seed,
+                                        callbacks=[live_callback(live)] if live else None)
+                fit_seconds = time.perf_counter() - started
+                with atomic_path(model_file(model_dir, fold.number, seed, shipped)) as tmp:
+                    save_model(model, tmp)
+                losses = history.history["val_loss"]
+                best = min(range(len(losses)), key=losses.__getitem__)
+                log.info("fold %d/%d, seed %d: %d epochs, best val_loss %.4f at epoch %d (%d train / %d val windows, "
+                         "%.0f training windows/s)", fold.number, len(folds), seed, len(losses), losses[best], best + 1,
+                         len(data.x_train), len(data.x_val), len(data.x_train) * len(losses) / fit_seconds)
 
 
 if __name__ == "__main__":
