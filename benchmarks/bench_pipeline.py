@@ -4,6 +4,7 @@ Run from anywhere, with the project's virtualenv (its bin/ must hold dvc):
 
     .venv/bin/python benchmarks/bench_pipeline.py           # the temporary copy is removed at the end
     .venv/bin/python benchmarks/bench_pipeline.py --keep    # keep it, to look at its outputs
+    .venv/bin/python benchmarks/bench_pipeline.py --quick   # skip the 5k/20k/80k-row runs
 
 What it measures, in one run:
 
@@ -16,8 +17,8 @@ What it measures, in one run:
 2. Textbook LSTM. benchmarks/textbook_lstm.py runs as a subprocess on the cleaned prices of that same
    run (data/interim/prices.parquet) and is scored on exactly its test dates (metrics/predictions.csv);
    its wall clock likewise includes Python and TensorFlow start-up.
-   Target: pipeline / textbook wall clock below 1, and pipeline skill not below the textbook's, where
-   skill = 1 - rmse / naive_rmse and the naive forecast is the previous close.
+   Targets: pipeline / textbook wall clock below 1 and at most 0.5, and pipeline skill not below the
+   textbook's, where skill = 1 - rmse / naive_rmse and the naive forecast is the previous close.
 3. No-op repro. `dvc repro` again with nothing changed, best of 3 (the time a user waits to learn that
    nothing needs to run), beside the same for a two-stage toy DVC project made here: DVC's own floor.
    Targets: under 1.5 s, and at most 1.3x the toy's.
@@ -58,6 +59,7 @@ TEXTBOOK = ROOT / "benchmarks" / "textbook_lstm.py"
 N_STAGES = 11
 NOOP_RUNS = 3
 TARGET_RATIO = 1.0
+TARGET_COLD_RATIO = 0.5
 TARGET_NOOP_SECONDS = 1.5
 TARGET_NOOP_VS_TOY = 1.3
 TARGET_TRAIN_THROUGHPUT = 4.0
@@ -223,6 +225,7 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
     ratio = cold / textbook
     targets = [
         (f"pipeline / textbook wall clock < {TARGET_RATIO:g}", f"{ratio:.2f}", ratio < TARGET_RATIO),
+        (f"pipeline / textbook wall clock <= {TARGET_COLD_RATIO:g}", f"{ratio:.2f}", ratio <= TARGET_COLD_RATIO),
         ("pipeline skill >= textbook skill", f"{pipeline['skill']:+.4f} vs {textbook_result['skill']:+.4f}",
          pipeline["skill"] >= textbook_result["skill"]),
         (f"no-op dvc repro < {TARGET_NOOP_SECONDS:g} s", f"{min(noop):.2f} s", min(noop) < TARGET_NOOP_SECONDS),

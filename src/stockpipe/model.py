@@ -184,8 +184,8 @@ def build_model(window: int, n_features: int, layers: int, units: int, dropout_r
         dense_units: Width of a ReLU layer before the head; 0 for none.
         fused: Use FusedLSTM for LSTM layers; False builds plain ``keras.layers.LSTM``.
 
-    Dropout sits between layers rather than inside the cells, which keeps the layers eligible
-    for the fast kernels.
+    Dropout follows each recurrent layer rather than sitting inside the cells, which keeps the
+    layers eligible for the fast kernels.
     """
     recurrent = {"lstm": FusedLSTM if fused else keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     regularizer = keras.regularizers.L2(l2) if l2 else None
