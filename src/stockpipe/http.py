@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+from collections.abc import Iterator
+from urllib.parse import quote_plus
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import LocationValueError
 from urllib3.util.retry import Retry
 
 from stockpipe.errors import PipelineError
@@ -27,6 +31,25 @@ _SECRET_PARAM = re.compile(r"((?:api_?key|apikey|token)=)[^&\s'\"]+", re.IGNOREC
 def redact(text: str) -> str:
     """Replace API keys in URLs and messages with ***."""
     return _SECRET_PARAM.sub(r"\1***", text)
+
+
+@contextlib.contextmanager
+def hiding_key(key: str | None) -> Iterator[None]:
+    """Raise a PipelineError from the block again with ``key`` replaced by ***, whatever a provider echoed.
+
+    ``redact`` only finds keys written as ``apikey=...``; a provider may echo the key in any
+    words, so a keyed request runs inside this.
+    """
+    try:
+        yield
+    except PipelineError as error:
+        message = str(error)
+        if key:
+            # The key as sent in a query string too, should a provider echo the request's URL.
+            message = message.replace(key, "***").replace(quote_plus(key), "***")
+        if message == str(error):
+            raise
+        raise PipelineError(message) from None
 
 
 class _RedactingFilter(logging.Filter):
@@ -84,6 +107,11 @@ def fetch(session: requests.Session, url: str, params: dict, what: str) -> reque
         raise PipelineError(f"{what}: no answer within {TIMEOUT[1]} s (after retries)") from None
     except requests.exceptions.ChunkedEncodingError:
         raise PipelineError(f"{what}: the answer was cut off (the connection closed mid-body)") from None
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+            LocationValueError) as error:
+        # urllib3 checks some host names (an empty label, as in a..b) only when it connects, and
+        # raises its own error there rather than one of requests'.
+        raise PipelineError(f"{what}: invalid URL {redact(url)!r} ({redact(_root_cause(error))})") from None
     except requests.exceptions.ConnectionError as error:
         raise PipelineError(f"{what}: cannot connect ({redact(_root_cause(error))})") from None
     except requests.exceptions.RequestException as error:

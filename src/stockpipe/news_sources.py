@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import alphavantage_answer, excerpt, fetch, looks_like_html, parse_json
+from stockpipe.http import alphavantage_answer, excerpt, fetch, hiding_key, looks_like_html, parse_json
 from stockpipe.news import clean_headline, empty_news, news_frame
 
 log = logging.getLogger(__name__)
@@ -372,11 +372,8 @@ def _with_key(provider: str, key: str | None, request, ticker: str):
     what = f"{provider} {ticker}"
     if not key:
         raise PipelineError(f"{what}: no API key; set the environment variable {API_KEY_VARIABLES[provider]}")
-    try:
+    with hiding_key(key):
         return request(what)
-    except PipelineError as error:
-        # No provider message may carry the key into a log, whatever the provider echoes.
-        raise PipelineError(str(error).replace(key, "***")) from None
 
 
 def _finnhub(session, base_url, ticker, first, last, key, what) -> tuple[pd.DataFrame, dict]:

@@ -19,7 +19,7 @@ import requests
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import alphavantage_answer, excerpt, fetch, looks_like_html, parse_json
+from stockpipe.http import alphavantage_answer, excerpt, fetch, hiding_key, looks_like_html, parse_json
 from stockpipe.prices import read_price_csv
 
 DEFAULT_BASE_URLS = {
@@ -137,7 +137,14 @@ def stooq_prices(
     A ticker without a market suffix is taken as a US listing (``AAPL`` -> ``aapl.us``), as
     Stooq names them; indices keep their ``^`` (``^spx``).
     """
-    what = f"stooq {ticker}"
+    with hiding_key(api_key):
+        return _stooq(session, base_url, ticker, start, end, api_key, f"stooq {ticker}")
+
+
+def _stooq(
+    session: requests.Session, base_url: str, ticker: str, start: str | None, end: str | None, api_key: str | None,
+    what: str,
+) -> pd.DataFrame:
     symbol = ticker.lower()
     if "." not in symbol and not symbol.startswith("^"):
         symbol += ".us"
@@ -188,11 +195,8 @@ def alphavantage_prices(
             f"{what}: no API key; set the environment variable {API_KEY_VARIABLES['alphavantage']} "
             "(a free key: https://www.alphavantage.co/support/#api-key)"
         )
-    try:
+    with hiding_key(api_key):
         return _alphavantage(session, base_url, ticker, adjusted, api_key, what)
-    except PipelineError as error:
-        # No provider message may carry the key into a log, whatever the provider echoes.
-        raise PipelineError(str(error).replace(api_key, "***")) from None
 
 
 def _alphavantage(

@@ -11,7 +11,7 @@ import pytest
 from stockpipe.errors import PipelineError
 from stockpipe.http import make_session
 from stockpipe.prices import load_sample
-from stockpipe.sources import alphavantage_prices, download, stooq_prices, yahoo_prices
+from stockpipe.sources import LIVE_SOURCES, alphavantage_prices, download, stooq_prices, yahoo_prices
 from tests import provider_formats as fmt
 from tests.http_server import Reply
 
@@ -327,6 +327,18 @@ def test_stooq_429_then_200_and_three_500s_then_200(http_server, session):
     assert len(http_server.requests) == 5 and len(prices) == 4
 
 
+def test_stooq_key_echoed_in_a_non_csv_body_never_reaches_the_error(http_server, session):
+    secret = "SEKRETst789"
+    http_server.serve(STOOQ_PATH, Reply(200, f"Invalid key {secret} - get one at stooq.com", "text/csv"))
+
+    with pytest.raises(PipelineError) as error:
+        download("stooq", session, http_server.url, "AAPL", None, None, adjusted=True, today=TODAY, api_key=secret)
+
+    assert secret not in str(error.value)
+    assert str(error.value) == "stooq AAPL: not price CSV (starts with 'Invalid key *** - get one at stooq.com')"
+    assert http_server.requests[0].query["apikey"] == secret
+
+
 def test_stooq_has_no_raw_prices(http_server, session):
     with pytest.raises(PipelineError, match=r"^stooq AAPL: Stooq publishes adjusted prices only"):
         download("stooq", session, http_server.url, "AAPL", None, None, adjusted=False, today=TODAY)
@@ -437,3 +449,17 @@ def test_alphavantage_key_never_reaches_logs_or_errors(http_server, session, cap
     assert sentinel not in str(error.value)
     assert str(error.value).startswith("alphavantage IBM: the key in ALPHAVANTAGE_API_KEY was refused")
     assert http_server.requests[-1].query["apikey"] == sentinel
+
+
+# --- Every provider ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", LIVE_SOURCES)
+def test_download_host_with_an_empty_label_is_one_line_naming_the_url(session, source):
+    # A proxy from the environment would take the request and hide the bad host name.
+    session.trust_env = False
+
+    with pytest.raises(PipelineError, match=rf"^{source} AAPL: invalid URL 'http://a\.\.b/[^' ]*' \(Failed to parse: "
+                                            r"'a\.\.b', label empty or too long\)$") as error:
+        download(source, session, "http://a..b", "AAPL", None, None, adjusted=True, today=TODAY, api_key=KEY)
+    assert KEY not in str(error.value)
