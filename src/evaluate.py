@@ -12,6 +12,7 @@ from stockpipe.backtest import FoldPredictions, backtest_metrics, model_file, se
 from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster
 from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json
+from stockpipe.metrics import check_ma_window_fits
 from stockpipe.params import load_params
 from stockpipe.splitting import Fold, walk_forward_folds
 from stockpipe.windows import ModelSpec, predict_prices, stack_parts, target_rows
@@ -64,13 +65,12 @@ def main() -> None:
     parts = [read_parquet(Path(args.split_dir) / f"{name}.parquet") for name in ("train", "val", "test")]
     table = stack_parts(parts)
     folds = walk_forward_folds(*map(len, parts), params.evaluate.folds)
+    # Checked before any model is loaded: the moving average of the first test day needs that many closes.
+    check_ma_window_fits(params.evaluate.ma_window, folds[0].val_stop)
     seeds = seed_values(params.seed, params.train.seeds)
     results = [predict_fold(table, fold, seeds, Path(args.model_dir), last=fold is folds[-1]) for fold in folds]
     close, dates = table[col.CLOSE].to_numpy(), table[col.DATE].to_numpy()
-    try:
-        metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict.coverage)
-    except ValueError as error:
-        raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
+    metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict.coverage)
     rows = np.concatenate([result.test_rows for result in results])
     frame = pd.DataFrame({col.DATE: dates[rows], col.ACTUAL: close[rows],
                           col.PREDICTED: np.concatenate([result.test[seeds[0]] for result in results]),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stockpipe.errors import PipelineError
 from stockpipe.metrics import baseline_forecasts, conformal_halfwidth, forecast_metrics, mase
 from stockpipe.splitting import Fold
 
@@ -62,7 +63,8 @@ def backtest_metrics(close: np.ndarray, dates: np.ndarray, folds: list[FoldPredi
     the mean and spread per fold (first seed) and per seed (all folds pooled).
 
     Raises:
-        ValueError: Too few validation rows for ``coverage`` intervals.
+        PipelineError: Too few closes before the test rows for ``ma_window``, or too few
+            validation rows for ``coverage`` intervals; each names its param.
     """
     close = np.asarray(close, dtype="float64")
     rows = np.concatenate([result.test_rows for result in folds])
@@ -81,7 +83,10 @@ def backtest_metrics(close: np.ndarray, dates: np.ndarray, folds: list[FoldPredi
             metrics.update({f"{name}_rmse": errors["rmse"], f"{name}_mae": errors["mae"],
                             f"{name}_skill": errors["skill"]})
     # Split-conformal intervals from each fold's validation residuals; coverage is measured on its test block.
-    halfwidths = [conformal_halfwidth(np.log(close[result.val_rows] / result.val), coverage) for result in folds]
+    try:
+        halfwidths = [conformal_halfwidth(np.log(close[result.val_rows] / result.val), coverage) for result in folds]
+    except ValueError as error:
+        raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
     inside = np.concatenate([np.abs(np.log(close[result.test_rows] / result.test[seeds[0]])) <= halfwidth
                              for result, halfwidth in zip(folds, halfwidths, strict=True)])
     metrics.update({"interval_coverage_target": coverage, "interval_coverage": float(np.mean(inside)),

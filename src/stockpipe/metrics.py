@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from stockpipe.errors import PipelineError
+
 
 def forecast_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> dict:
     """Errors of ``predicted`` and of ``naive`` against ``actual`` prices.
@@ -34,6 +36,21 @@ def forecast_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarra
     }
 
 
+def check_ma_window_fits(ma_window: int, closes_before: int) -> None:
+    """Refuse an ``evaluate.ma_window`` longer than the closes before the first test day.
+
+    Raises:
+        PipelineError: One line naming evaluate.ma_window, the closes there are and what to change.
+    """
+    if ma_window <= closes_before:
+        return
+    raise PipelineError(
+        f"params.yaml: evaluate.ma_window={ma_window} needs {ma_window} closes before the first test day, but there "
+        f"are {closes_before}; use an evaluate.ma_window of at most {closes_before} or more price history "
+        "(an earlier data.start)"
+    )
+
+
 def baseline_forecasts(close: np.ndarray, rows: np.ndarray, n_train: int, ma_window: int) -> dict[str, np.ndarray]:
     """Next-day forecasts for ``rows`` from three baselines that need no model.
 
@@ -41,14 +58,17 @@ def baseline_forecasts(close: np.ndarray, rows: np.ndarray, n_train: int, ma_win
     - drift: the previous close grown by the mean daily log return of the training slice
       (a random walk with drift, fitted on training rows only);
     - moving_average: the mean of the ``ma_window`` closes before the day.
+
+    Raises:
+        PipelineError: Fewer than ``ma_window`` closes before the first of ``rows``.
     """
     close = np.asarray(close, dtype="float64")
+    check_ma_window_fits(ma_window, int(rows.min()))
     previous = close[rows - 1]
     drift = float(np.mean(np.diff(np.log(close[:n_train]))))
     windows = np.lib.stride_tricks.sliding_window_view(close, ma_window)
     # windows[k] holds closes k .. k+ma_window-1, so the window ending the day before row j is j-ma_window.
-    starts = np.maximum(rows - ma_window, 0)
-    moving_average = np.where(rows >= ma_window, windows[starts].mean(axis=1), previous)
+    moving_average = windows[rows - ma_window].mean(axis=1)
     return {"naive": previous, "drift": previous * np.exp(drift), "moving_average": moving_average}
 
 

@@ -17,7 +17,9 @@ from stockpipe.errors import PipelineError
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # YAML reads .inf and .nan as floats; no param means anything by them, and past validation
+    # they would reach TA-Lib or Keras as a bad number rather than as a bad setting.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -190,10 +192,18 @@ class CleanParams(_Section):
     outlier_action: Literal["keep", "drop"] = "keep"
 
 
+# TA-Lib refuses (TA_BAD_PARAM) a time period above 100000 and a band width beyond its
+# TA_REAL_MAX of 3e37 standard deviations; bounding the params here stops a bad value before
+# the features stage calls it.
+TALIB_MAX_PERIOD = 100_000
+TALIB_MAX_REAL = 3e37
+_Window = Annotated[int, Field(le=TALIB_MAX_PERIOD)]
+
+
 class MacdParams(_Section):
-    fast: int = Field(12, ge=2)
-    slow: int = Field(26, ge=2)
-    signal: int = Field(9, ge=1)
+    fast: int = Field(12, ge=2, le=TALIB_MAX_PERIOD)
+    slow: int = Field(26, ge=2, le=TALIB_MAX_PERIOD)
+    signal: int = Field(9, ge=1, le=TALIB_MAX_PERIOD)
 
     @model_validator(mode="after")
     def _fast_below_slow(self):
@@ -203,20 +213,33 @@ class MacdParams(_Section):
 
 
 class FeaturesParams(_Section):
-    sma_windows: list[int] = Field(default_factory=lambda: [10, 20, 50], min_length=1)
-    ema_windows: list[int] = Field(default_factory=lambda: [12, 26], min_length=1)
-    rsi_window: int = Field(14, ge=2)
+    sma_windows: list[_Window] = Field(default_factory=lambda: [10, 20, 50], min_length=1)
+    ema_windows: list[_Window] = Field(default_factory=lambda: [12, 26], min_length=1)
+    rsi_window: int = Field(14, ge=2, le=TALIB_MAX_PERIOD)
     macd: MacdParams = Field(default_factory=MacdParams)
-    bbands_window: int = Field(20, ge=2)
+    bbands_window: int = Field(20, ge=2, le=TALIB_MAX_PERIOD)
     bbands_std: float = Field(2.0, gt=0)
-    atr_window: int = Field(14, ge=1)
-    obv_window: int = Field(20, ge=2)  # TA-Lib's SUM refuses windows shorter than 2 days.
+    atr_window: int = Field(14, ge=1, le=TALIB_MAX_PERIOD)
+    obv_window: int = Field(20, ge=2, le=TALIB_MAX_PERIOD)  # TA-Lib's SUM refuses windows shorter than 2 days.
+
+    @field_validator("bbands_std")
+    @classmethod
+    def _within_talib_reals(cls, value):
+        # A `le=` bound would be printed with all 38 digits.
+        if value > TALIB_MAX_REAL:
+            raise ValueError(f"Input should be less than or equal to {TALIB_MAX_REAL:g}, TA-Lib's limit")
+        return value
 
     @model_validator(mode="after")
-    def _windows_at_least_two(self):
+    def _distinct_windows_of_at_least_two_days(self):
         for key in ("sma_windows", "ema_windows"):
-            if any(window < 2 for window in getattr(self, key)):
+            windows = getattr(self, key)
+            if any(window < 2 for window in windows):
                 raise ValueError(f"features.{key} must hold windows of at least 2 days")
+            # Each window is one feature column (sma_10_gap, ...), and a table cannot hold a column twice.
+            repeated = sorted({window for window in windows if windows.count(window) > 1})
+            if repeated:
+                raise ValueError(f"features.{key} repeats {', '.join(map(str, repeated))}; list each window once")
         return self
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stockpipe.backtest import FoldPredictions, backtest_metrics, model_file, seed_values, spec_file, spread
+from stockpipe.errors import PipelineError
 from stockpipe.splitting import walk_forward_folds
 
 
@@ -79,3 +80,21 @@ def test_one_fold_one_seed_scores_the_test_rows_like_before():
     assert metrics["folds"]["skill"]["std"] is None
     assert metrics["seeds"]["per_seed"] == {"42": {"rmse": pytest.approx(2.0), "skill": pytest.approx(-1.0)}}
     assert metrics["interval_coverage"] == 0.0
+
+
+def test_each_param_problem_is_blamed_on_its_own_param():
+    # 10 training and 4 validation rows: 14 closes before the first test day.
+    folds = walk_forward_folds(10, 4, 6, folds=1)
+    results = predictions(folds, [{42: 2.0}])
+
+    with pytest.raises(PipelineError, match=r"^params\.yaml: evaluate\.ma_window=25 needs 25 closes before the first "
+                                            r"test day, but there are 14; use an evaluate\.ma_window of at most 14 "):
+        backtest_metrics(CLOSE, DATES, results, [42], ma_window=25, coverage=0.5)
+    with pytest.raises(PipelineError, match=r"^params\.yaml: evaluate\.ma_window=15 needs 15 closes"):
+        backtest_metrics(CLOSE, DATES, results, [42], ma_window=15, coverage=0.5)
+    # 4 validation forecasts: the 5th smallest residual would be needed for 90% intervals.
+    with pytest.raises(PipelineError, match=r"^params\.yaml: predict\.coverage: 4 validation forecasts are too few "
+                                            r"for 90% intervals$"):
+        backtest_metrics(CLOSE, DATES, results, [42], ma_window=14, coverage=0.9)
+    # Every close 100 .. 119 rises by 1: the mean of the 14 before day j is j's close minus 7.5.
+    assert backtest_metrics(CLOSE, DATES, results, [42], ma_window=14, coverage=0.5)["moving_average_mae"] == 7.5

@@ -16,6 +16,7 @@ from stockpipe import columns as col
 from stockpipe.cleaning import clean_prices
 from stockpipe.errors import PipelineError
 from stockpipe.io import MAX_CSV_BYTES, read_csv_table
+from stockpipe.metrics import check_ma_window_fits
 from stockpipe.news import read_news_csv
 from stockpipe.params import CleanParams, Params, load_params, parse_params
 from stockpipe.prices import filter_range, read_price_csv
@@ -404,8 +405,16 @@ def test_params_wrong_type_or_non_numeric(raw, message):
         ({"predict": {"horizon": 0}}, "predict.horizon: Input should be greater than or equal to 1 (got 0)"),
         ({"clean": {"ffill_limit": -1}}, "clean.ffill_limit: Input should be greater than or equal to 0 (got -1)"),
         ({"sentiment": {"halflife": -5}}, "sentiment.halflife: Input should be greater than 0 (got -5)"),
+        ({"features": {"sma_windows": [10, 100_001]}}, "features.sma_windows.1: Input should be less than or equal "
+                                                       "to 100000 (got 100001)"),
+        ({"features": {"bbands_std": 1e38}}, "features.bbands_std: Input should be less than or equal to 3e+37, "
+                                             "TA-Lib's limit (got 1e+38)"),
+        ({"features": {"bbands_std": float("inf")}}, "features.bbands_std: Input should be a finite number (got inf)"),
+        ({"model": {"l2": float("inf")}}, "model.l2: Input should be a finite number (got inf)"),
+        ({"features": {"sma_windows": [10, 10]}}, "features: features.sma_windows repeats 10; list each window once"),
     ],
-    ids=["units-0", "test_size-1.5", "horizon-0", "ffill-negative", "halflife-negative"],
+    ids=["units-0", "test_size-1.5", "horizon-0", "ffill-negative", "halflife-negative", "sma-above-talib",
+         "bbands_std-above-talib", "bbands_std-inf", "l2-inf", "sma-repeated"],
 )
 def test_params_zero_negative_or_out_of_range(raw, message):
     assert error_of(parse_params, raw) == f"params.yaml: {message}"
@@ -502,6 +511,14 @@ def test_params_window_longer_than_the_training_slice():
     assert error_of(check_window_fits, 20, 3) == (
         "params.yaml: model.window=20 needs at least 22 training rows, but the training slice has 3; use more price "
         "history (an earlier data.start)")
+
+
+def test_params_ma_window_longer_than_the_closes_before_the_test_rows():
+    # Known only at run time: the evaluate stage checks it once the split is read.
+    assert error_of(check_ma_window_fits, 15, 14) == (
+        "params.yaml: evaluate.ma_window=15 needs 15 closes before the first test day, but there are 14; use an "
+        "evaluate.ma_window of at most 14 or more price history (an earlier data.start)")
+    check_ma_window_fits(14, 14)
 
 
 def test_params_window_longer_than_the_validation_slice_is_fine():

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from stockpipe.errors import PipelineError
 from stockpipe.metrics import baseline_forecasts, conformal_halfwidth, forecast_metrics, interval_coverage, mase
 
 ACTUAL = [100.0, 102.0, 101.0]
@@ -78,6 +79,19 @@ def test_baselines_by_hand():
     np.testing.assert_allclose(forecasts["drift"], np.array([99.0, 102.0]) * np.sqrt(0.99))
     # Mean of the two closes before each day: (110 + 99) / 2 and (99 + 102) / 2.
     np.testing.assert_allclose(forecasts["moving_average"], [104.5, 100.5])
+
+
+@pytest.mark.parametrize("ma_window", [4, 6], ids=["past-the-first-row", "past-every-close"])
+def test_baseline_moving_average_longer_than_the_closes_before_the_rows(ma_window):
+    # Row 3 has 3 closes before it; a longer window is a params problem, not numpy's
+    # "window shape cannot be larger than input array shape", nor a silent naive forecast.
+    close = np.array([100.0, 110.0, 99.0, 102.0, 104.0])
+
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: evaluate\.ma_window={ma_window} needs {ma_window} closes "
+                                            r"before the first test day, but there are 3; "):
+        baseline_forecasts(close, np.array([3, 4]), n_train=3, ma_window=ma_window)
+    np.testing.assert_allclose(baseline_forecasts(close, np.array([3, 4]), n_train=3, ma_window=3)["moving_average"],
+                               [103.0, 311.0 / 3])
 
 
 def test_mase_scales_by_the_training_naive_error():

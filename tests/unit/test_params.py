@@ -3,7 +3,9 @@
 import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+import talib
 
 from stockpipe.errors import PipelineError
 from stockpipe.params import FeaturesParams, Params, load_params, parse_params
@@ -96,6 +98,18 @@ def test_yaml_booleans_are_refused(raw, message):
         ({"clean": {"outlier_action": "clip"}}, r"clean\.outlier_action: Input should be 'keep' or 'drop'"),
         # TA-Lib's SUM, behind the OBV slope, refuses a 1-day window.
         ({"features": {"obv_window": 1}}, r"features\.obv_window: Input should be greater than or equal to 2"),
+        # TA-Lib refuses a period above 100000 and a band width above 3e37 (TA_BAD_PARAM).
+        ({"features": {"sma_windows": [10, 100_001]}},
+         r"features\.sma_windows\.1: Input should be less than or equal to 100000 \(got 100001\)"),
+        ({"features": {"ema_windows": [100_001]}}, r"features\.ema_windows\.0: Input should be less than or equal to"),
+        ({"features": {"rsi_window": 100_001}}, r"features\.rsi_window: Input should be less than or equal to 100000"),
+        ({"features": {"macd": {"slow": 100_001}}}, r"features\.macd\.slow: Input should be less than or equal to"),
+        ({"features": {"macd": {"signal": 100_001}}}, r"features\.macd\.signal: Input should be less than or equal"),
+        ({"features": {"bbands_window": 100_001}}, r"features\.bbands_window: Input should be less than or equal to"),
+        ({"features": {"atr_window": 100_001}}, r"features\.atr_window: Input should be less than or equal to"),
+        ({"features": {"obv_window": 100_001}}, r"features\.obv_window: Input should be less than or equal to"),
+        ({"features": {"bbands_std": 1e38}},
+         r"features\.bbands_std: Input should be less than or equal to 3e\+37, TA-Lib's limit \(got 1e\+38\)$"),
     ],
 )
 def test_out_of_range_names_key_value_and_bound(raw, message):
@@ -114,6 +128,11 @@ def test_out_of_range_names_key_value_and_bound(raw, message):
         ({"features": {"sma_windows": [1, 5]}},
          r"features: features\.sma_windows must hold windows of at least 2 days"),
         ({"features": {"ema_windows": []}}, r"features\.ema_windows: List should have at least 1 item"),
+        # Each window is one column of the features table, which cannot hold a column twice.
+        ({"features": {"sma_windows": [10, 10]}},
+         r"features: features\.sma_windows repeats 10; list each window once$"),
+        ({"features": {"ema_windows": [26, 12, 26, 12.0]}},
+         r"features: features\.ema_windows repeats 12, 26; list each window once$"),
     ],
 )
 def test_rules_across_keys_name_the_keys(raw, message):
@@ -181,6 +200,44 @@ def test_errors_are_one_line():
         parse_params({"split": {"test_size": 0.5, "val_size": 0.4}})
 
     assert "\n" not in str(error.value)
+
+
+def test_the_features_bounds_are_talibs():
+    # The bounds themselves run; one past them TA-Lib refuses, which the features stage would
+    # otherwise report as a bare "TA_BAD_PARAM".
+    close = np.linspace(10.0, 20.0, 30)
+    params = parse_params({"features": {"sma_windows": [100_000], "bbands_std": 3e37,
+                                        "macd": {"slow": 100_000, "signal": 100_000}}}).features
+
+    assert np.isnan(talib.SMA(close, timeperiod=params.sma_windows[0])).all()
+    talib.BBANDS(close, timeperiod=5, nbdevup=params.bbands_std, nbdevdn=params.bbands_std)
+    talib.MACD(close, fastperiod=12, slowperiod=params.macd.slow, signalperiod=params.macd.signal)
+    with pytest.raises(Exception, match="TA_BAD_PARAM"):
+        talib.SMA(close, timeperiod=100_001)
+    with pytest.raises(Exception, match="TA_BAD_PARAM"):
+        talib.BBANDS(close, timeperiod=5, nbdevup=3.0001e37, nbdevdn=2.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model:\n  l2: .inf\n", "model.l2: Input should be a finite number (got inf)"),
+        ("features:\n  bbands_std: .inf\n", "features.bbands_std: Input should be a finite number (got inf)"),
+        ("clean:\n  outlier_zscore: .inf\n", "clean.outlier_zscore: Input should be a finite number (got inf)"),
+        ("model:\n  l2: .nan\n", "model.l2: Input should be a finite number (got nan)"),
+        ("model:\n  dropout: .nan\n", "model.dropout: Input should be a finite number (got nan)"),
+        ("train:\n  learning_rate: .nan\n", "train.learning_rate: Input should be a finite number (got nan)"),
+        ("predict:\n  coverage: .nan\n", "predict.coverage: Input should be a finite number (got nan)"),
+    ],
+)
+def test_yaml_infinity_and_nan_are_refused(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(PipelineError) as error:
+        load_params(path)
+
+    assert str(error.value) == f"{path}: {message}"
 
 
 def test_features_section_builds_from_keywords():
