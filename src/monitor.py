@@ -1,7 +1,6 @@
 """Stage monitor: keep each forecast in a dated history, score it against the actual closes, report drift."""
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -9,8 +8,17 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_parquet, run_stage, write_csv, write_json
-from stockpipe.monitor import empty_history, forecast_rows, history_from_csv, history_to_csv, record, score, summarize
+from stockpipe.io import read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
+from stockpipe.monitor import (
+    empty_history,
+    forecast_from_csv,
+    forecast_rows,
+    history_from_csv,
+    history_to_csv,
+    record,
+    score,
+    summarize,
+)
 from stockpipe.params import load_params
 
 log = logging.getLogger("monitor")
@@ -27,6 +35,17 @@ def read_history(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: {error}") from None
 
 
+def read_forecast(path: Path) -> pd.DataFrame:
+    """predict's forecast CSV with its types, or a one-line PipelineError naming the file."""
+    if not path.exists():
+        raise PipelineError(f"{path}: file not found (run the stage that writes it first)")
+    frame, _ = read_csv_table(path)
+    try:
+        return forecast_from_csv(frame)
+    except ValueError as error:
+        raise PipelineError(f"{path}: {error}") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("forecast", help="forecast CSV from predict (date, predicted_close)")
@@ -37,15 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params().monitor
     prices = read_parquet(args.prices)
-    try:
-        forecast = pd.read_csv(args.forecast, parse_dates=[col.DATE])
-        test_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise PipelineError(f"{error.filename}: file not found (run the stage that writes it first)") from None
-    except json.JSONDecodeError as error:
-        raise PipelineError(f"{args.metrics}: not valid JSON ({error})") from None
-    if not isinstance(test_metrics, dict):
-        raise PipelineError(f"{args.metrics}: expected a JSON object, got {type(test_metrics).__name__}")
+    forecast = read_forecast(Path(args.forecast))
+    test_metrics = read_json_object(args.metrics)
     history = read_history(Path(args.history))
     try:
         history = score(record(history, forecast_rows(forecast, prices)), prices)

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 
 from stockpipe.errors import PipelineError
 
@@ -157,6 +159,14 @@ def _chain(head: str, stream):
     yield from stream
 
 
+def _umask() -> int:
+    """The process's umask, left as it was (reading it means setting it)."""
+    # Owner-only for the instant it is set, so a file another thread creates then is not world-writable.
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path`` and move it into place only on success.
@@ -171,6 +181,8 @@ def atomic_path(path: str | Path):
     os.close(handle)
     try:
         yield Path(tmp)
+        # mkstemp makes the file owner-only; the output gets the mode that open(path, "w") would give it.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -185,6 +197,8 @@ def atomic_dir(path: str | Path):
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
+        # mkdtemp makes the folder owner-only; the output gets the mode that os.mkdir would give it.
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -226,10 +240,15 @@ def write_json(data: dict, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
+    """A parquet file as a DataFrame, or a one-line PipelineError (missing, truncated, not parquet)."""
     try:
         return pd.read_parquet(path)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)") from None
+    except (pyarrow.ArrowException, OSError) as error:
+        # Arrow names an in-memory buffer ("<Buffer>") where the path is meant; the path starts the line instead.
+        detail = re.sub(r"^Could not open Parquet input source '[^']*': ", "", " ".join(str(error).split()))
+        raise PipelineError(f"{path}: not a readable parquet file ({detail}); rerun the stage that writes it") from None
 
 
 def run_stage(main: Callable[[], None]) -> None:

@@ -47,7 +47,12 @@ def history_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
                          f"got {', '.join(map(str, frame.columns))}")
     history = frame.copy()
     for name in (col.FORECAST_MADE_ON, col.DATE):
-        history[name] = pd.to_datetime(history[name], format="%Y-%m-%d")
+        parsed = pd.to_datetime(history[name], format="%Y-%m-%d", errors="coerce")
+        unread = parsed.isna() & history[name].notna()
+        if unread.any():
+            # pandas' own message runs over several lines of advice; the error must be one line.
+            raise ValueError(f"column {name} has {history[name][unread].iloc[0]!r} (expected a date as YYYY-MM-DD)")
+        history[name] = parsed
     return history.astype(empty_history().dtypes.to_dict())
 
 
@@ -57,6 +62,28 @@ def history_to_csv(history: pd.DataFrame) -> pd.DataFrame:
     for name in (col.FORECAST_MADE_ON, col.DATE):
         written[name] = written[name].dt.strftime("%Y-%m-%d")
     return written
+
+
+def forecast_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The forecast as read from predict's CSV file (``io.read_csv_table``'s text cells, rows
+    indexed by line number): date as YYYY-MM-DD and predicted_close as numbers, other columns dropped.
+
+    Raises:
+        ValueError: if date or predicted_close is missing, or a value does not fit its column (naming the row).
+    """
+    if col.DATE not in frame.columns or col.PREDICTED_CLOSE not in frame.columns:
+        raise ValueError(f"expected the columns {col.DATE}, {col.PREDICTED_CLOSE} (as predict writes them), "
+                         f"got {', '.join(map(str, frame.columns))}")
+    dates = pd.to_datetime(frame[col.DATE], format="%Y-%m-%d", errors="coerce")
+    closes = pd.to_numeric(frame[col.PREDICTED_CLOSE], errors="coerce").astype("float64")
+    for name, bad, expected in ((col.DATE, dates.isna(), "a date as YYYY-MM-DD"),
+                                (col.PREDICTED_CLOSE, ~np.isfinite(closes), "a number")):
+        if bad.any():
+            row = bad.idxmax()
+            value = frame.at[row, name]
+            raise ValueError(f"row {row}: column {name} has {'no value' if pd.isna(value) else repr(value)} "
+                             f"(expected {expected})")
+    return pd.DataFrame({col.DATE: dates, col.PREDICTED_CLOSE: closes}).reset_index(drop=True)
 
 
 def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:

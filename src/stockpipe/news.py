@@ -18,10 +18,18 @@ from stockpipe.prices import slashed_order
 _TIME_NAMES = ["timestamp", "datetime", "time", "date", "published", "publishedat", "published_at"]
 _HEADLINE_NAMES = ["headline", "headlines", "title"]
 _TICKER_NAMES = ["ticker", "stock", "symbol"]
-# A date alone, e.g. 2020-06-05, 5-Jun-20 or 05/06/2020: it counts for that day's session.
-_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 # 05/06/2020, 5.6.20 or 05-06-2020 10:30: day and month as numbers, in an order the value may not tell.
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?=$|[ T])")
+# A time of day (10:30, 10:30:00, 10:30:00.123) and what follows it, where a zone would be.
+_AFTER_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(.*)$")
+# A UTC offset after the time: -04:00, +0000 (RFC 822) or +01.
+_OFFSET = re.compile(r"(?:^|(?<=\s))[+-]\d{2}(?::?\d{2})?(?![\d:])")
+_WORD = re.compile(r"[A-Za-z]+")
+_UTC_NAMES = {"UTC", "GMT", "Z", "z"}
+_MONTHS_AND_DAYS = ("JANUARY FEBRUARY MARCH APRIL MAY JUNE JULY AUGUST SEPTEMBER OCTOBER NOVEMBER DECEMBER "
+                    "MONDAY TUESDAY WEDNESDAY THURSDAY FRIDAY SATURDAY SUNDAY").split()
+# Capital letters after a time that name no zone: AM/PM (A.M. gives A and M), months and weekdays.
+_NOT_ZONES = {"A", "P", "M", "AM", "PM", "SEPT", *_MONTHS_AND_DAYS, *(name[:3] for name in _MONTHS_AND_DAYS)}
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -104,23 +112,24 @@ def _pick(frame: pd.DataFrame, names: list[str]) -> str | None:
 
 
 def parse_timestamps(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    """Parse headline times to UTC.
+    """Parse headline times to UTC, row by row.
 
-    Values with a UTC offset keep it; values with a time but no offset are read in
-    ``timezone`` (the exchange's zone by default); date-only values become midnight in
-    ``timezone``, so they count for that date's session.
+    Values with a UTC offset (-04:00, +0000) or a name for UTC (Z, UTC, GMT) after the time
+    keep it; values with a time but no zone are read in ``timezone`` (the exchange's zone by
+    default); date-only values become midnight in ``timezone``, so they count for that date's
+    session. A value with any other zone (PST, CET, GMT+1: see ``_zone_after_time``) is
+    unreadable rather than read in a guessed zone.
 
     Returns:
         The UTC timestamps, and a mask of values that could not be read (NaT there).
     """
     text = values.astype("string").str.strip()
+    zones = _zones(text)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True, na=False) & text.str.contains(
-        _HAS_TIME, na=False
-    )
-    if with_offset.any():
-        parsed[with_offset] = pd.to_datetime(text[with_offset], utc=True, errors="coerce", format="mixed")
-    local = ~with_offset & text.notna()
+    explicit = zones == "UTC"
+    if explicit.any():
+        parsed[explicit] = pd.to_datetime(text[explicit], utc=True, errors="coerce", format="mixed")
+    local = (zones == "") & text.notna()
     if local.any():
         naive = pd.to_datetime(text[local], errors="coerce", format="mixed", dayfirst=False)
         parsed[local] = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert(
@@ -130,6 +139,37 @@ def parse_timestamps(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Se
         dayless = local & ~text.str.contains(r"\d{1,2}[-/ .][A-Za-z]{3,}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/", na=False)
         parsed[dayless] = pd.NaT
     return parsed, parsed.isna()
+
+
+def _zone_after_time(rest: str) -> str:
+    """The zone written after a time of day, given the text that follows the time.
+
+    Returns:
+        "" when there is none, "UTC" for a numeric offset or Z, UTC or GMT (which pandas reads
+        right), else the zone as written: a name such as PST or CST, which this reader does not
+        guess (CST names three zones, and pandas would drop it and read the time as local), or
+        GMT+1, which dateutil reads POSIX-style as UTC-1.
+    """
+    offset = _OFFSET.search(rest)
+    for word in _WORD.finditer(rest):
+        if offset is not None and word.start() > offset.start():
+            break
+        name = word[0]
+        # dateutil takes a capitalised word of up to five letters after the time for a zone.
+        if name.upper() in _NOT_ZONES or len(name) > 5 or not (name.isupper() or name in _UTC_NAMES):
+            continue
+        if name not in _UTC_NAMES:
+            return name
+        signed = re.match(r"\s*[+-][\d:]+", rest[word.end():])
+        return name + signed[0] if signed else "UTC"
+    return "UTC" if offset is not None else ""
+
+
+def _zones(text: pd.Series) -> pd.Series:
+    """``_zone_after_time`` of each value ("" where there is no time), each distinct ending worked out once."""
+    rest = text.str.extract(_AFTER_TIME, expand=False)
+    found = {ending: _zone_after_time(ending) for ending in rest.dropna().unique()}
+    return rest.map(found).fillna("").astype(object)
 
 
 def numeric_dates_to_iso(text: pd.Series, source: str) -> pd.Series:
@@ -175,7 +215,9 @@ def read_news_csv(
     headline is empty (``rows_empty_headline``),
     or when the row repeats an earlier one exactly: same time, headline and ticker
     (``rows_duplicate``; a press release filed twice). Numeric dates are read in the order
-    ``numeric_dates_to_iso`` finds. A row with more or fewer fields than the header (a
+    ``numeric_dates_to_iso`` finds, times as ``parse_timestamps`` says; a file with a time in
+    a zone other than UTC or a numeric offset (PST, CET, GMT+1) is refused, naming the first
+    such row. A row with more or fewer fields than the header (a
     headline broken across lines) is dropped and counted (``rows_malformed``) before the
     ticker is looked at. When the file has a ticker column, only rows for ``ticker`` are kept.
 
@@ -206,6 +248,16 @@ def read_news_csv(
             raise PipelineError(f"{source}: no headlines for ticker {ticker} (file has {shown}, ...)")
     times = numeric_dates_to_iso(raw[time_column].astype("string").str.strip(), source)
     timestamps, unreadable = parse_timestamps(times, timezone)
+    zones = _zones(times[unreadable])
+    unclear = zones[~zones.isin(["", "UTC"])]
+    if not unclear.empty:
+        # Refused, not dropped: like a day-or-month-first date, the value is complete but could mean
+        # several times, and a feed that writes one zone name writes it on every row.
+        row = unclear.index[0]
+        raise PipelineError(
+            f"{source}: row {row}: column {time_column} has the time {times[row]!r}, whose zone {unclear[row]!r} "
+            f"gives no UTC offset for sure ({len(unclear)} row{'s' if len(unclear) > 1 else ''} in all); write the "
+            "times with an offset such as -05:00, or in UTC")
     future = pd.Series(False, index=raw.index)
     if today is not None:
         future = ~unreadable & (timestamps >= pd.Timestamp(today, tz="UTC") + pd.Timedelta(days=2))

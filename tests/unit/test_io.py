@@ -1,6 +1,9 @@
 """File edges: atomic writes that never leave a half-written file, and the stage runner."""
 
 import json
+import os
+import re
+import stat
 
 import pandas as pd
 import pytest
@@ -47,6 +50,26 @@ def test_parquet_round_trip(tmp_path):
 def test_read_parquet_missing_file(tmp_path):
     with pytest.raises(PipelineError, match=r"nope\.parquet: file not found \(run the stage that writes it first\)$"):
         read_parquet(tmp_path / "nope.parquet")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (lambda whole: whole[:100], r"Parquet magic bytes not found in footer\. Either the file is corrupted or this is "
+                                r"not a parquet file\."),
+    (lambda whole: b"", "Parquet file size is 0 bytes"),
+    (lambda whole: b"date,close\n2020-06-01,10.0\n", "Parquet magic bytes not found in footer"),
+], ids=["truncated", "empty", "csv"])
+def test_read_parquet_refuses_a_truncated_or_foreign_file_in_one_line(tmp_path, content, problem):
+    whole = tmp_path / "whole.parquet"
+    write_parquet(pd.DataFrame({"date": pd.to_datetime(["2020-06-01"]), "close": [10.0]}), whole)
+    path = tmp_path / "prices.parquet"
+    path.write_bytes(content(whole.read_bytes()))
+
+    with pytest.raises(PipelineError) as error:
+        read_parquet(path)
+
+    assert re.fullmatch(rf"{re.escape(str(path))}: not a readable parquet file \({problem}.*\); rerun the stage "
+                        "that writes it", str(error.value))
+    assert "\n" not in str(error.value)
 
 
 def test_write_csv_has_no_index_and_six_decimals(tmp_path):
@@ -104,3 +127,20 @@ def test_atomic_dir_replaces_the_folder_only_when_the_block_succeeds(tmp_path):
 
     assert (target / "a.txt").read_text() == "first"
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folder left
+
+
+@pytest.mark.parametrize(("umask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775),
+                                                                (0o077, 0o600, 0o700)], ids=oct)
+def test_atomic_writes_get_the_modes_of_a_plain_open_and_mkdir(tmp_path, umask, file_mode, folder_mode):
+    previous = os.umask(umask)
+    try:
+        write_csv(pd.DataFrame({"date": ["2020-06-05"], "predicted_close": [101.0]}), tmp_path / "forecast.csv")
+        with atomic_dir(tmp_path / "model") as folder:
+            (folder / "weights.bin").write_bytes(b"")
+        left = os.umask(umask)  # reading the umask means setting it: to the same value
+    finally:
+        os.umask(previous)
+
+    assert left == umask
+    assert stat.S_IMODE((tmp_path / "forecast.csv").stat().st_mode) == file_mode
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == folder_mode

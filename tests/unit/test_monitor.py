@@ -1,13 +1,31 @@
-"""The forecast history on a few literal prices: recording, scoring and the rolling errors, checked by hand."""
+"""The forecast history on a few literal prices: recording, scoring and the rolling errors, checked by hand;
+reading predict's forecast file, and the stage run for real on a good and on bad ones."""
 
 import io
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from stockpipe.monitor import empty_history, forecast_rows, history_from_csv, history_to_csv, record, score, summarize
+from stockpipe.io import read_csv_table, write_parquet
+from stockpipe.monitor import (
+    empty_history,
+    forecast_from_csv,
+    forecast_rows,
+    history_from_csv,
+    history_to_csv,
+    record,
+    score,
+    summarize,
+)
+
+STAGE = Path(__file__).resolve().parents[2] / "src" / "monitor.py"
 
 # Tue 2 .. Mon 8 January 2024 (the 6th and 7th are a weekend).
 PRICES = pd.DataFrame({
@@ -209,5 +227,68 @@ def test_history_csv_round_trip():
     ("forecast_made_on,date,step,predicted_close,actual,naive\n2024-01-03,04/01/2024,1,103.0,,102.0\n", "04/01/2024"),
 ])
 def test_a_history_csv_of_another_shape_is_refused(text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as error:
         history_from_csv(pd.read_csv(io.StringIO(text)))
+
+    assert "\n" not in str(error.value)
+
+
+def test_forecast_csv_is_read_with_its_types_and_other_columns_dropped():
+    frame, _ = read_csv_table(io.StringIO("date,predicted_close,lower,upper\n"
+                                          "2024-01-04,103.0,100.0,106.0\n2024-01-05,104.5,100.0,109.0\n"))
+
+    forecast = forecast_from_csv(frame)
+
+    pd.testing.assert_frame_equal(forecast, pd.DataFrame({"date": pd.to_datetime(["2024-01-04", "2024-01-05"]),
+                                                          "predicted_close": [103.0, 104.5]}))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("day,predicted_close\n2024-01-04,103.0\n",
+     "expected the columns date, predicted_close (as predict writes them), got day, predicted_close"),
+    ("date,predicted_close\n2024-01-04,103.0\n04/01/2024,104.0\n",
+     "row 3: column date has '04/01/2024' (expected a date as YYYY-MM-DD)"),
+    ("date,predicted_close\n2024-01-04,n/a\n", "row 2: column predicted_close has 'n/a' (expected a number)"),
+    ("date,predicted_close\n2024-01-04,\n", "row 2: column predicted_close has no value (expected a number)"),
+])
+def test_a_forecast_csv_of_another_shape_is_refused(text, message):
+    frame, _ = read_csv_table(io.StringIO(text))
+
+    with pytest.raises(ValueError) as error:
+        forecast_from_csv(frame)
+
+    assert str(error.value) == message
+
+
+def run_stage(folder, forecast_text: str) -> subprocess.CompletedProcess:
+    """src/monitor.py run for real in ``folder`` on a forecast made on the 3rd, with the prices up to the 3rd."""
+    (folder / "params.yaml").write_text("monitor:\n  window: 20\n  min_scored: 1\n", encoding="utf-8")
+    (folder / "forecast.csv").write_text(forecast_text, encoding="utf-8")
+    write_parquet(up_to("2024-01-03"), folder / "prices.parquet")
+    (folder / "metrics.json").write_text(json.dumps(TEST), encoding="utf-8")
+    return subprocess.run([sys.executable, STAGE, "forecast.csv", "prices.parquet", "metrics.json", "--history",
+                           "history.csv", "--report", "monitor.json"], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, "STOCKPIPE_PARAMS": "params.yaml"}, timeout=120)
+
+
+def test_the_stage_records_predicts_forecast(tmp_path):
+    result = run_stage(tmp_path, "date,predicted_close,lower,upper\n"
+                                 "2024-01-04,103.0,100.0,106.0\n2024-01-05,104.0,100.0,108.0\n")
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "history.csv").read_text(encoding="utf-8") == (
+        "forecast_made_on,date,step,predicted_close,actual,naive\n"
+        "2024-01-03,2024-01-04,1,103.000000,,102.000000\n2024-01-03,2024-01-05,2,104.000000,,102.000000\n")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("", "empty file (expected a header line, then one line per row)"),
+    ("day,predicted_close\n2024-01-04,103.0\n",
+     "expected the columns date, predicted_close (as predict writes them), got day, predicted_close"),
+], ids=["empty", "no date column"])
+def test_the_stage_refuses_a_bad_forecast_file_in_one_line_and_writes_nothing(tmp_path, text, problem):
+    result = run_stage(tmp_path, text)
+
+    assert result.returncode == 1
+    assert result.stderr == f"error: forecast.csv: {problem}\n"
+    assert not (tmp_path / "history.csv").exists() and not (tmp_path / "monitor.json").exists()

@@ -58,6 +58,54 @@ def test_parse_timestamps_uses_the_given_zone():
     assert parsed.iloc[0] == utc("2020-06-05 08:00")
 
 
+def test_parse_timestamps_reads_each_rows_zone_and_guesses_none():
+    values = pd.Series([
+        "2018-01-02 22:00 UTC",
+        "Tue, 02 Jan 2018 22:00:00 GMT",  # RFC 822, as feeds write it
+        "Tue, 02 Jan 2018 22:00:00 +0100",  # 21:00 UTC
+        "2018-01-02 10:00 PM UTC",
+        "2018-01-03",  # date only: midnight in New York, UTC-5 in January
+        "2018-01-03 10:00",  # no zone: New York time
+        "2018-01-02 10:00 PST",  # a zone name: not read as New York time
+        "2018-01-02 10:00 GMT+01:00",  # dateutil would read it as UTC-1
+    ])
+
+    parsed, unreadable = parse_timestamps(values, NEW_YORK)
+
+    assert parsed.iloc[:6].tolist() == [
+        utc("2018-01-02 22:00"), utc("2018-01-02 22:00"), utc("2018-01-02 21:00"), utc("2018-01-02 22:00"),
+        utc("2018-01-03 05:00"), utc("2018-01-03 15:00"),
+    ]
+    assert unreadable.tolist() == [False] * 6 + [True] * 2
+
+
+def test_read_file_with_utc_times_and_dates_alone(tmp_path):
+    path = write(tmp_path, (
+        "date,headline\n"
+        "2018-01-02 22:00 UTC,a\n"
+        '"Tue, 02 Jan 2018 23:00:00 GMT",b\n'
+        "2018-01-03,c\n"
+        "2018-01-03 10:00,d\n"
+    ))
+
+    news, counts = read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+    assert news[col.HEADLINE].tolist() == ["a", "b", "c", "d"]
+    assert news[col.TIMESTAMP].tolist() == [utc("2018-01-02 22:00"), utc("2018-01-02 23:00"),
+                                            utc("2018-01-03 05:00"), utc("2018-01-03 15:00")]
+    assert counts["rows_bad_date"] == 0
+
+
+def test_file_with_zone_names_is_refused(tmp_path):
+    path = write(tmp_path, "date,headline\n2018-01-02 22:00 UTC,a\n2018-01-02 10:00 PST,b\n2018-01-03 09:00 EST,c\n")
+
+    with pytest.raises(PipelineError, match=(
+        r"^\S*news\.csv: row 3: column date has the time '2018-01-02 10:00 PST', whose zone 'PST' gives no UTC "
+        r"offset for sure \(2 rows in all\); write the times with an offset such as -05:00, or in UTC$"
+    )):
+        read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+
 def test_read_long_file_sorts_counts_and_fills_ticker(tmp_path):
     path = write(tmp_path, (
         "Time,Headlines\n"
