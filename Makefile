@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Stage commands in dvc.yaml call `python`, so the venv's bin must come first on PATH.
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test lint bench clean-venv
+.PHONY: repro test bench clean-venv
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
