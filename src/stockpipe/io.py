@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -168,6 +169,23 @@ def _umask() -> int:
 
 
 @contextmanager
+def _new_parents(path: Path):
+    """Make the missing folders above ``path``; if the block fails, remove those of them left empty.
+
+    So a failed write leaves no trace at all, not even an empty ``tickers/<ticker>/``.
+    """
+    missing = [parent for parent in path.parents if not parent.exists()]  # innermost first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for folder in missing:
+            with contextlib.suppress(OSError):  # not empty: something else wrote there meanwhile
+                folder.rmdir()
+        raise
+
+
+@contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path`` and move it into place only on success.
 
@@ -176,34 +194,34 @@ def atomic_path(path: str | Path):
     suffix, for writers such as Keras that insist on one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(handle)
-    try:
-        yield Path(tmp)
-        # mkstemp makes the file owner-only; the output gets the mode that open(path, "w") would give it.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with _new_parents(path):
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.close(handle)
+        try:
+            yield Path(tmp)
+            # mkstemp makes the file owner-only; the output gets the mode that open(path, "w") would give it.
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
 
 
 @contextmanager
 def atomic_dir(path: str | Path):
     """Yield an empty temporary folder beside ``path`` that replaces ``path`` only on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        yield tmp
-        # mkdtemp makes the folder owner-only; the output gets the mode that os.mkdir would give it.
-        os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _new_parents(path):
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        try:
+            yield tmp
+            # mkdtemp makes the folder owner-only; the output gets the mode that os.mkdir would give it.
+            os.chmod(tmp, 0o777 & ~_umask())
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def usable_cores() -> int:

@@ -129,6 +129,17 @@ def test_atomic_dir_replaces_the_folder_only_when_the_block_succeeds(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folder left
 
 
+@pytest.mark.parametrize("atomic", [atomic_dir, atomic_path], ids=["dir", "path"])
+def test_a_failed_atomic_write_removes_the_folders_it_made_for_it(tmp_path, atomic):
+    # As a failing ticker stage writing tickers/NOPE/data would: tickers/ already holds another
+    # ticker, so it stays; NOPE/ was made only for this output, so it goes.
+    (tmp_path / "tickers" / "IXIC").mkdir(parents=True)
+    with pytest.raises(RuntimeError), atomic(tmp_path / "tickers" / "NOPE" / "data"):
+        raise RuntimeError("stage failed")
+
+    assert [path.name for path in (tmp_path / "tickers").iterdir()] == ["IXIC"]
+
+
 @pytest.mark.parametrize(("umask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775),
                                                                 (0o077, 0o600, 0o700)], ids=oct)
 def test_atomic_writes_get_the_modes_of_a_plain_open_and_mkdir(tmp_path, umask, file_mode, folder_mode):
