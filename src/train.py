@@ -25,7 +25,7 @@ from stockpipe.model import (
 )
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
-from stockpipe.windows import check_window_fits, fold_arrays, input_columns, stack_parts
+from stockpipe.windows import check_window_fits, fold_arrays, input_columns, stack_parts, zeroed_inputs
 
 log = logging.getLogger("train")
 
@@ -52,6 +52,10 @@ def main() -> None:
         for fold in folds:
             data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)
             write_json(data.spec.to_dict(), spec_file(model_dir, fold.number, last=fold is folds[-1]))
+            zeroed = zeroed_inputs(data.spec, table)
+            if zeroed:
+                log.warning("%s: constant on the training rows (fold %d/%d) but not later; the model gets 0 for them, "
+                            "as it never saw them vary", ", ".join(zeroed), fold.number, len(folds))
             for seed in seeds:
                 shipped = fold is folds[-1] and seed == seeds[0]
                 set_seed(seed)

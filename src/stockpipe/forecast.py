@@ -25,7 +25,8 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
     Args:
         table: The features table (date, OHLCV and feature columns), oldest first.
         future_dates: Sessions to forecast, in order.
-        spec: Inputs, scalers, window and target saved by the train stage.
+        spec: Inputs, scalers, window and target saved by the train stage. Inputs that were
+            constant on the training rows reach the model as 0, future days included.
         features_params: The ``features`` params section the table was built with.
         predict_fn: Maps float32 windows (n, window, features) to the model's raw outputs.
 

@@ -16,32 +16,57 @@ from stockpipe.io import read_json_object
 
 @dataclass(frozen=True)
 class Scaler:
-    """Standardisation by mean and standard deviation, stored as JSON rather than pickle."""
+    """Standardisation by mean and standard deviation, stored as JSON rather than pickle.
+
+    ``zeroed`` marks input columns that were constant on the rows the scaler was fitted on;
+    ``transform`` maps them to 0 on every row (see ``fit``). ``None``, as in a spec saved
+    before it existed, zeroes nothing.
+    """
 
     mean: np.ndarray
     scale: np.ndarray
+    zeroed: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, values: np.ndarray) -> Scaler:
+    def fit(cls, values: np.ndarray, zero_constant: bool = False) -> Scaler:
+        """Fit on ``values`` (rows by columns, or one column).
+
+        A constant column is centred on its value and not stretched. With ``zero_constant``
+        (model inputs) it is also zeroed on later rows: the model never saw it vary, so its
+        weights on it were never trained (an input that is always 0 gets no gradient) and
+        any later value would feed them noise. A target is never zeroed: its later rows are
+        what validation measures.
+        """
         values = np.asarray(values, dtype="float64")
         values = values.reshape(len(values), -1)
+        # Compared exactly: the standard deviation of equal floats such as 0.1 can come out as 1e-17.
+        constant = (values == values[:1]).all(axis=0)
+        mean = values.mean(axis=0)
+        mean[constant] = values[0, constant]
         scale = values.std(axis=0)
-        # A constant column (no news at all, say) is centred but not stretched.
-        scale[~(scale > 0)] = 1.0
-        return cls(mean=values.mean(axis=0), scale=scale)
+        scale[constant | ~(scale > 0)] = 1.0
+        return cls(mean=mean, scale=scale, zeroed=constant if zero_constant else None)
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return (np.asarray(values, dtype="float64") - self.mean) / self.scale
+        scaled = (np.asarray(values, dtype="float64") - self.mean) / self.scale
+        if self.zeroed is not None:
+            scaled[..., self.zeroed] = 0.0
+        return scaled
 
     def inverse_transform(self, values: np.ndarray) -> np.ndarray:
         return np.asarray(values, dtype="float64") * self.scale + self.mean
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+        data = {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+        if self.zeroed is not None:
+            data["zeroed"] = self.zeroed.tolist()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Scaler:
-        return cls(mean=np.asarray(data["mean"], dtype="float64"), scale=np.asarray(data["scale"], dtype="float64"))
+        zeroed = data.get("zeroed")
+        return cls(mean=np.asarray(data["mean"], dtype="float64"), scale=np.asarray(data["scale"], dtype="float64"),
+                   zeroed=None if zeroed is None else np.asarray(zeroed, dtype=bool))
 
 
 def input_columns(features_params, target: str) -> list[str]:
@@ -159,12 +184,13 @@ def fold_arrays(table: pd.DataFrame, train_stop: int, val_stop: int, inputs: lis
                 window: int) -> FoldArrays:
     """Scaled windows and targets for training on rows [0, train_stop) and stopping on [train_stop, val_stop).
 
-    Both scalers are fitted on the training rows only, so no later row shapes the scaling.
+    Both scalers are fitted on the training rows only, so no later row shapes the scaling,
+    nor the choice of inputs that are constant there and so zeroed on every row.
     """
     rows_train = target_rows(0, train_stop, window)
     rows_val = target_rows(train_stop, val_stop, window)
     values = table[inputs].to_numpy()[:val_stop]
-    scaler = Scaler.fit(values[:train_stop])
+    scaler = Scaler.fit(values[:train_stop], zero_constant=True)
     targets = target_values(table[col.CLOSE].to_numpy()[:val_stop], target)
     target_scaler = Scaler.fit(targets[rows_train])
     features = scaler.transform(values)
@@ -173,6 +199,18 @@ def fold_arrays(table: pd.DataFrame, train_stop: int, val_stop: int, inputs: lis
                      train_stop=train_stop, val_stop=val_stop)
     return FoldArrays(spec, windows_for(features, rows_train, window), y[rows_train],
                       windows_for(features, rows_val, window), y[rows_val])
+
+
+def zeroed_inputs(spec: ModelSpec, table: pd.DataFrame) -> list[str]:
+    """Inputs zeroed because they were constant on the spec's training rows, yet vary in ``table``.
+
+    An input constant on every row of ``table`` (the sentiment columns without news, say) is
+    left out: it already reached the model as 0 on every row, so zeroing it changes nothing.
+    """
+    if spec.scaler.zeroed is None:
+        return []
+    return [name for name, zeroed in zip(spec.inputs, spec.scaler.zeroed, strict=True)
+            if zeroed and table[name].nunique(dropna=False) > 1]
 
 
 def predict_prices(table: pd.DataFrame, rows: np.ndarray, spec: ModelSpec, predict_fn) -> np.ndarray:

@@ -94,6 +94,22 @@ def test_future_days_carry_the_decayed_sentiment_with_no_headlines():
     assert seen[1][0] == pytest.approx(np.array([[0.0, 0.0, 0.3]]))
 
 
+def test_an_input_constant_in_training_is_0_on_real_and_future_days():
+    # news_count was constant on the training rows (scaler.json marks it zeroed): the headlines of
+    # 3 and 4 June reach the model as 0, as do the future days, while the log return is scaled as usual.
+    spec = ModelSpec(inputs=[col.LOG_RETURN, col.NEWS_COUNT], target="log_return", window=2,
+                     scaler=Scaler.from_dict({"mean": [0.0, 0.0], "scale": [0.5, 1.0], "zeroed": [False, True]}),
+                     target_scaler=Scaler(mean=np.array([math.log(1.1)]), scale=np.array([1.0])))
+    seen = []
+
+    recursive_forecast(flat_table(), FUTURE, spec, TINY, lambda windows: seen.append(windows) or np.zeros(1))
+
+    log_1_1 = math.log(1.1)
+    assert seen[0][0] == pytest.approx(np.array([[0.0, 0.0], [0.0, 0.0]]))
+    assert seen[1][0] == pytest.approx(np.array([[0.0, 0.0], [2 * log_1_1, 0.0]]))
+    assert seen[2][0] == pytest.approx(np.array([[2 * log_1_1, 0.0], [2 * log_1_1, 0.0]]))
+
+
 def test_intervals_widen_with_the_square_root_of_the_step():
     forecast = pd.DataFrame({"date": pd.to_datetime(["2020-06-08", "2020-06-09", "2020-06-10", "2020-06-11"]),
                              "predicted_close": [100.0, 100.0, 100.0, 100.0]})

@@ -21,6 +21,7 @@ from stockpipe.windows import (
     target_values,
     to_price,
     windows_for,
+    zeroed_inputs,
 )
 
 IDENTITY = Scaler(mean=np.array([0.0]), scale=np.array([1.0]))
@@ -52,6 +53,26 @@ def test_scaler_round_trips_through_json_types():
     assert data == {"mean": [2.0, 7.0], "scale": [1.0, 2.0]}
     assert restored.mean.tolist() == scaler.mean.tolist()
     assert restored.scale.tolist() == scaler.scale.tolist()
+
+
+def test_scaler_zeroes_an_input_constant_on_the_fitted_rows():
+    # Column 2 is 0 on every fitted row: the model never sees it vary, so it gets 0 for it on any later row.
+    scaler = Scaler.fit(np.array([[1.0, 0.0], [3.0, 0.0]]), zero_constant=True)
+
+    assert (scaler.mean.tolist(), scaler.scale.tolist(), scaler.zeroed.tolist()) == ([2.0, 0.0], [1.0, 1.0],
+                                                                                      [False, True])
+    assert scaler.transform([[5.0, 100.0], [1.0, 13.0]]).tolist() == [[3.0, 0.0], [-1.0, 0.0]]
+    assert scaler.to_dict() == {"mean": [2.0, 0.0], "scale": [1.0, 1.0], "zeroed": [False, True]}
+    assert Scaler.from_dict(scaler.to_dict()).transform([[5.0, 100.0]]).tolist() == [[3.0, 0.0]]
+
+
+def test_scaler_finds_a_constant_column_exactly():
+    # The standard deviation of three 0.1s comes out as 1.4e-17, not 0: stretching by it would blow
+    # rounding noise up to whole units. Compared exactly, the column is constant and centred on 0.1.
+    scaler = Scaler.fit(np.array([0.1, 0.1, 0.1]))
+
+    assert (scaler.mean.tolist(), scaler.scale.tolist()) == ([0.1], [1.0])
+    assert scaler.transform(np.array([0.1, 0.1, 0.1, 0.3])).tolist() == pytest.approx([0.0, 0.0, 0.0, 0.2])
 
 
 def test_scaler_fitted_on_training_rows_ignores_later_rows():
@@ -142,12 +163,27 @@ def test_stack_parts_restores_the_order():
 
 def test_model_spec_from_dict():
     spec = ModelSpec.from_dict({"inputs": ["a", "b"], "target": "close", "window": "3",
-                                "features": {"mean": [1.0, 2.0], "scale": [1.0, 4.0]},
+                                "features": {"mean": [1.0, 2.0], "scale": [1.0, 4.0], "zeroed": [True, False]},
                                 "target_scaler": {"mean": [100.0], "scale": [10.0]}})
 
     assert (spec.inputs, spec.target, spec.window) == (["a", "b"], "close", 3)
     assert spec.scaler.scale.tolist() == [1.0, 4.0]
+    assert spec.scaler.transform([[50.0, 10.0]]).tolist() == [[0.0, 2.0]]
     assert spec.target_scaler.mean.tolist() == [100.0]
+
+
+def test_a_spec_saved_before_zeroed_existed_scales_as_it_did():
+    # scaler.json written by an earlier train stage: no "zeroed", so every input is centred and
+    # scaled, a constant one included, as that model was trained on.
+    old = {"inputs": ["x", "news_count"], "target": "log_return", "window": 2,
+           "features": {"mean": [4.0, 0.0], "scale": [2.0, 1.0]}, "target_scaler": {"mean": [0.0], "scale": [0.01]},
+           "train_stop": 4, "val_stop": 6}
+
+    spec = ModelSpec.from_dict(json.loads(json.dumps(old)))
+
+    assert spec.scaler.zeroed is None
+    assert spec.scaler.transform([[6.0, 13.0]]).tolist() == [[1.0, 13.0]]
+    assert spec.to_dict() == old
 
 
 def test_model_spec_round_trips_with_its_rows():
@@ -178,6 +214,65 @@ def test_fold_arrays_fit_both_scalers_on_the_training_rows_only():
     assert data.y_train.tolist() == pytest.approx([-1.0, 1.0])
     np.testing.assert_array_equal(later_changed.x_train, data.x_train)
     np.testing.assert_array_equal(later_changed.y_val, data.y_val)
+
+
+def news_table(news):
+    """Eight rows: x varies throughout, the close rises 1% a day, ``news`` is the news_count column."""
+    return pd.DataFrame({"x": [1.0, 3.0, 5.0, 7.0, 2.0, 4.0, 6.0, 8.0], col.NEWS_COUNT: news,
+                         col.CLOSE: [100.0 * 1.01 ** day for day in range(8)]})
+
+
+def test_an_input_constant_on_a_folds_training_rows_reaches_its_model_as_0():
+    # Headlines only from row 5 on. Fold 1 trains on rows 0-3, stops on 4-5 and tests on 6-7: its model
+    # never saw news_count vary, so it gets 0 for it on every row, validation and test included.
+    table = news_table([0, 0, 0, 0, 0, 60, 13, 100])
+    inputs = ["x", col.NEWS_COUNT]
+    seen = []
+
+    first = fold_arrays(table, train_stop=4, val_stop=6, inputs=inputs, target="log_return", window=2)
+    predict_prices(table, np.array([6, 7]), first.spec, lambda windows: seen.append(windows) or np.zeros(2))
+
+    assert first.spec.scaler.zeroed.tolist() == [False, True]
+    assert first.x_train[..., 1].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert first.x_val[..., 1].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert seen[0][..., 1].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    # x of rows 4-6 (2, 4, 6) scaled by (x - 4) / sqrt(5), as before.
+    assert seen[0][..., 0] == pytest.approx(np.array([[-2.0, 0.0], [0.0, 2.0]]) / math.sqrt(5.0))
+    assert zeroed_inputs(first.spec, table) == [col.NEWS_COUNT]
+    # The decision is the training rows' alone: later headlines change neither it nor the windows.
+    later_changed = fold_arrays(news_table([0, 0, 0, 0, 7, 0, 0, 5]), 4, 6, inputs, "log_return", 2)
+    assert later_changed.spec.to_dict() == first.spec.to_dict()
+    np.testing.assert_array_equal(later_changed.x_val, first.x_val)
+
+    # Fold 2 trains on rows 0-5, which hold the headline of row 5: news_count is an input like any other.
+    second = fold_arrays(table, train_stop=6, val_stop=8, inputs=inputs, target="log_return", window=2)
+
+    assert second.spec.scaler.zeroed.tolist() == [False, False]
+    assert second.spec.scaler.mean[1] == 10.0
+    # Mean 10 and variance (5 * 10**2 + 50**2) / 6 = 500 over rows 0-5; the window of row 7 reads rows 5 and 6.
+    assert second.x_val[1, :, 1].tolist() == pytest.approx([50.0 / math.sqrt(500.0), 3.0 / math.sqrt(500.0)])
+    assert zeroed_inputs(second.spec, table) == []
+
+
+def test_an_input_constant_on_every_row_is_scaled_as_before():
+    # No news at all (the default news.source: none): news_count reached the model as (0 - 0) / 1 = 0
+    # before zeroing existed, and still does, so the windows are the same bytes and nothing is warned about.
+    table = news_table([0] * 8)
+    values = table[["x", col.NEWS_COUNT]].to_numpy(dtype="float64")
+    unzeroed = Scaler(mean=values[:4].mean(axis=0), scale=np.array([values[:4, 0].std(), 1.0]))
+
+    data = fold_arrays(table, train_stop=4, val_stop=6, inputs=["x", col.NEWS_COUNT], target="log_return", window=2)
+
+    assert data.spec.scaler.zeroed.tolist() == [False, True]
+    np.testing.assert_array_equal(data.x_train, windows_for(unzeroed.transform(values), np.array([2, 3]), 2))
+    np.testing.assert_array_equal(data.x_val, windows_for(unzeroed.transform(values), np.array([4, 5]), 2))
+    assert zeroed_inputs(data.spec, table) == []
+
+
+def test_a_spec_without_zeroed_names_no_zeroed_inputs():
+    spec = ModelSpec(inputs=["x"], target="close", window=2, scaler=IDENTITY, target_scaler=IDENTITY)
+
+    assert zeroed_inputs(spec, price_table()) == []
 
 
 def price_table():
