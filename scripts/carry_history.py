@@ -3,8 +3,8 @@
 The scheduled retraining (.github/workflows/retrain.yml) builds each pull request on the base
 branch, so the forecasts that earlier runs recorded while their pull request is still open are
 only on that pull request's branch. This brings them back before `dvc repro`, so no live forecast
-is lost while a pull request waits. Rows merge as the monitor stage records forecasts: a scored
-row is never replaced. Run from the repository root:
+is lost while a pull request waits. Rows merge as the monitor stage records forecasts, ticker by
+ticker: a scored row is never replaced. Run from the repository root:
 `python scripts/carry_history.py OTHER.csv [--history metrics/forecast_history.csv]`.
 """
 
@@ -21,14 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from stockpipe import columns as col  # noqa: E402
 from stockpipe.errors import PipelineError  # noqa: E402
 from stockpipe.io import run_stage, write_csv  # noqa: E402
-from stockpipe.monitor import empty_history, history_from_csv, history_to_csv, record  # noqa: E402
+from stockpipe.monitor import (  # noqa: E402
+    HISTORY_CSV_OPTIONS,
+    empty_history,
+    history_from_csv,
+    history_to_csv,
+    record,
+)
 
 log = logging.getLogger("carry_history")
 
 
 def read(path: Path) -> pd.DataFrame:
     try:
-        return history_from_csv(pd.read_csv(path))
+        return history_from_csv(pd.read_csv(path, **HISTORY_CSV_OPTIONS))
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found") from None
     except ValueError as error:

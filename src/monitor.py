@@ -10,6 +10,7 @@ from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
 from stockpipe.monitor import (
+    HISTORY_CSV_OPTIONS,
     empty_history,
     forecast_from_csv,
     forecast_rows,
@@ -30,7 +31,7 @@ def read_history(path: Path) -> pd.DataFrame:
         log.info("no history at %s yet: starting one", path)
         return empty_history()
     try:
-        return history_from_csv(pd.read_csv(path))
+        return history_from_csv(pd.read_csv(path, **HISTORY_CSV_OPTIONS))
     except ValueError as error:
         raise PipelineError(f"{path}: {error}") from None
 
@@ -54,26 +55,32 @@ def main() -> None:
     parser.add_argument("--history", required=True, help="forecast history CSV, read and extended in place")
     parser.add_argument("--report", required=True, help="monitor JSON to write")
     args = parser.parse_args()
-    params = load_params().monitor
+    params = load_params()
+    # The prices, and so the forecast, are data.ticker's: its rows alone are scored and summed up.
+    ticker = params.data.ticker
+    monitor = params.monitor
     prices = read_parquet(args.prices)
     forecast = read_forecast(Path(args.forecast))
     test_metrics = read_json_object(args.metrics)
     history = read_history(Path(args.history))
     try:
-        history = score(record(history, forecast_rows(forecast, prices)), prices)
-        report = summarize(history, test_metrics, params.window, params.min_scored, params.drift_ratio)
+        history = score(record(history, forecast_rows(forecast, prices, ticker)), prices, ticker)
+        report = summarize(history, ticker, test_metrics, monitor.window, monitor.min_scored, monitor.drift_ratio)
     except ValueError as error:
         raise PipelineError(f"{args.forecast} / {args.prices} / {args.metrics}: {error}") from None
     write_csv(history_to_csv(history), args.history)
     write_json(report, args.report)
+    others = history.loc[history[col.TICKER] != ticker, col.TICKER]
+    if not others.empty:
+        log.info("%d rows of other tickers (%s) kept as they were", len(others), ", ".join(sorted(others.unique())))
     first = report["first_step"]
     if first["n"]:
-        log.info("%d forecasts, %d rows scored; the last %d first steps: rmse %.3f vs naive %.3f (rmse / naive "
-                 "%s times the test set's); drift: %s", report["forecasts"], report["n_scored"], first["n"],
+        log.info("%s: %d forecasts, %d rows scored; the last %d first steps: rmse %.3f vs naive %.3f (rmse / naive "
+                 "%s times the test set's); drift: %s", ticker, report["forecasts"], report["n_scored"], first["n"],
                  first["rmse"], first["naive_rmse"], "n/a" if report["ratio"] is None else f"{report['ratio']:.2f}",
                  "not judged yet" if report["drift"] is None else report["drift"])
     else:
-        log.info("%d forecasts, none scored yet: the prices end on %s", report["forecasts"],
+        log.info("%s: %d forecasts, none scored yet: the prices end on %s", ticker, report["forecasts"],
                  prices[col.DATE].max().date())
 
 

@@ -1,11 +1,19 @@
 """Live forecasts: keep every forecast, score it once the actual close is known, watch for drift.
 
-The history holds one row per forecast step: the day the forecast was made (the last data
-date), the date forecast, the step (1 for the next session), the predicted close, the
-actual close once the prices reach that date, and the naive forecast, which is the close
-of the day the forecast was made for every step. Values are frozen as first recorded: a
-forecast is never rescored, so a later rescaling of adjusted history, or a model trained
-after the fact, cannot rewrite the live record.
+The history holds one row per forecast step: the ticker forecast (data.ticker), the day the
+forecast was made (the last data date), the date forecast, the step (1 for the next session),
+the predicted close, the actual close once the prices reach that date, and the naive forecast,
+which is the close of the day the forecast was made for every step. Values are frozen as first
+recorded: a forecast is never rescored, so a later rescaling of adjusted history, or a model
+trained after the fact, cannot rewrite the live record.
+
+One file holds the forecasts of every ticker the pipeline has been pointed at. A run scores and
+sums up the rows of its own ticker only, against that ticker's closes, and leaves the others as
+they are until the pipeline forecasts their ticker again. The ticker alone names the series, not
+the source or data.adjusted: a row is scored when the prices first reach its date, and every
+provider, adjusted or not, gives that session's traded close then (adjusting rescales only the
+sessions before a later dividend or split), so ^GSPC forecasts made from the sample are rightly
+scored by a live source's ^GSPC.
 """
 
 from __future__ import annotations
@@ -18,8 +26,17 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.metrics import forecast_metrics
+from stockpipe.params import TICKER_PATTERN
 
-_KEY = [col.FORECAST_MADE_ON, col.DATE]
+# The ticker comes first and is part of every key: a forecast is only ever scored, replaced or
+# summed up with the rows of its own ticker. (columns.HISTORY_COLUMNS predates it.)
+HISTORY_COLUMNS = [col.TICKER, *col.HISTORY_COLUMNS]
+_KEY = [col.TICKER, col.FORECAST_MADE_ON, col.DATE]
+# Each forecast's rows together, forecasts in the order they were made.
+_ORDER = [col.FORECAST_MADE_ON, col.TICKER, col.DATE]
+# pd.read_csv options for the history file: by default pandas reads a ticker such as NA or NAN
+# as missing and 0700 as the number 700. Only an empty cell is missing.
+HISTORY_CSV_OPTIONS = {"dtype": {col.TICKER: str}, "keep_default_na": False, "na_values": [""]}
 # The errors of one group of scored rows, from metrics.forecast_metrics, as the evaluate stage defines them.
 _ERROR_KEYS = ("rmse", "mae", "naive_rmse", "naive_mae", "skill")
 
@@ -27,6 +44,7 @@ _ERROR_KEYS = ("rmse", "mae", "naive_rmse", "naive_mae", "skill")
 def empty_history() -> pd.DataFrame:
     """A history with no rows and the history's columns and types."""
     return pd.DataFrame({
+        col.TICKER: pd.Series(dtype="object"),
         col.FORECAST_MADE_ON: pd.Series(dtype="datetime64[ns]"),
         col.DATE: pd.Series(dtype="datetime64[ns]"),
         col.STEP: pd.Series(dtype="int64"),
@@ -37,15 +55,29 @@ def empty_history() -> pd.DataFrame:
 
 
 def history_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """The history as read from its CSV file (dates as YYYY-MM-DD text), with the history's types.
+    """The history as read from its CSV file with ``HISTORY_CSV_OPTIONS`` (dates as YYYY-MM-DD text),
+    with the history's types.
 
     Raises:
-        ValueError: if the columns are not the history's, or a value does not fit its column.
+        ValueError: if the columns are not the history's (a file from before the ticker column
+            included), or a value does not fit its column.
     """
-    if list(frame.columns) != col.HISTORY_COLUMNS:
-        raise ValueError(f"expected the columns {', '.join(col.HISTORY_COLUMNS)}, "
+    if list(frame.columns) == col.HISTORY_COLUMNS:
+        # Which ticker such rows were made for is known only to whoever ran the pipeline; taking
+        # the current data.ticker could score one ticker's forecasts against another's closes.
+        raise ValueError(f"no {col.TICKER} column (a history written before each forecast recorded its ticker): "
+                         f"add {col.TICKER} as the first column, each row holding the data.ticker its forecast "
+                         "was made for")
+    if list(frame.columns) != HISTORY_COLUMNS:
+        raise ValueError(f"expected the columns {', '.join(HISTORY_COLUMNS)}, "
                          f"got {', '.join(map(str, frame.columns))}")
     history = frame.copy()
+    tickers = history[col.TICKER]
+    unread = tickers.isna() | ~tickers.astype(str).str.fullmatch(TICKER_PATTERN)
+    if unread.any():
+        value = tickers[unread].iloc[0]
+        raise ValueError(f"column {col.TICKER} has {'no value' if pd.isna(value) else repr(value)} "
+                         "(expected a ticker as data.ticker spells it)")
     for name in (col.FORECAST_MADE_ON, col.DATE):
         parsed = pd.to_datetime(history[name], format="%Y-%m-%d", errors="coerce")
         unread = parsed.isna() & history[name].notna()
@@ -86,13 +118,14 @@ def forecast_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({col.DATE: dates, col.PREDICTED_CLOSE: closes}).reset_index(drop=True)
 
 
-def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """History rows for the forecast that predict wrote from ``prices``, none of them scored.
 
     Args:
         forecast: Columns date and predicted_close, one row per session forecast, in order.
         prices: The prices the forecast was made from (date and close); their last date is
             the day the forecast was made, and its close is the naive forecast of every step.
+        ticker: The ticker of ``prices`` (data.ticker).
 
     Raises:
         ValueError: if the forecast is empty or does not start after the last price date
@@ -109,6 +142,7 @@ def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
                          f"price date {made_on.date()} in increasing order: rerun predict on these prices")
     naive = float(prices.loc[prices[col.DATE] == made_on, col.CLOSE].iloc[-1])
     rows = pd.DataFrame({
+        col.TICKER: ticker,
         col.FORECAST_MADE_ON: made_on,
         col.DATE: dates,
         col.STEP: np.arange(1, len(dates) + 1, dtype="int64"),
@@ -116,18 +150,19 @@ def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
         col.ACTUAL: np.nan,
         col.NAIVE: naive,
     })
-    return rows[col.HISTORY_COLUMNS]
+    return rows[HISTORY_COLUMNS].astype(empty_history().dtypes.to_dict())
 
 
 def record(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """Add a forecast's rows, or another copy of the history, to the history; adding them twice changes nothing.
 
-    A row whose (forecast_made_on, date) is already in the history replaces it while that
-    row is unscored (the actual is not known yet, so the newest forecast is the one that was
-    live) and is dropped once it is scored (a scored forecast never changes).
+    A row whose (ticker, forecast_made_on, date) is already in the history replaces it while
+    that row is unscored (the actual is not known yet, so the newest forecast is the one that
+    was live) and is dropped once it is scored (a scored forecast never changes). Rows of other
+    tickers are kept as they are.
 
     Returns:
-        The history sorted by forecast_made_on and date.
+        The history sorted by forecast_made_on, ticker and date.
     """
     existing = history.set_index(_KEY)
     incoming = rows.set_index(_KEY)
@@ -138,38 +173,39 @@ def record(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return empty_history()
     combined = pd.concat(parts).reset_index()
-    return combined.sort_values(_KEY, ignore_index=True)[col.HISTORY_COLUMNS]
+    return combined.sort_values(_ORDER, ignore_index=True)[HISTORY_COLUMNS]
 
 
-def score(history: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Fill in the actual close of every unscored row whose date is in ``prices``.
+def score(history: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """Fill in the actual close of every unscored row of ``ticker`` whose date is in ``prices``, its prices.
 
-    Rows already scored keep their actual; rows whose date the prices do not reach stay
-    unscored.
+    Rows already scored keep their actual; rows whose date the prices do not reach, and the
+    rows of other tickers, stay as they are.
     """
     closes = prices.set_index(col.DATE)[col.CLOSE]
     scored = history.copy()
-    missing = scored[col.ACTUAL].isna()
+    missing = scored[col.ACTUAL].isna() & (scored[col.TICKER] == ticker)
     scored.loc[missing, col.ACTUAL] = scored.loc[missing, col.DATE].map(closes).to_numpy(dtype="float64")
     return scored
 
 
-def summarize(history: pd.DataFrame, test_metrics: Mapping, window: int, min_scored: int,
+def summarize(history: pd.DataFrame, ticker: str, test_metrics: Mapping, window: int, min_scored: int,
               drift_ratio: float) -> dict:
-    """The live errors of the last ``window`` scored forecasts beside the test-set errors, and the drift flag.
+    """The live errors of ``ticker``'s last ``window`` scored forecasts beside the test-set errors, and the drift flag.
 
-    A forecast counts as scored once any of its steps is. ``first_step`` holds the errors of
-    the step-1 rows of the last ``window`` scored forecasts (what the evaluate stage measures
-    on the test set), ``all_steps`` those of all their scored rows, each beside the naive
-    forecast's errors on the same rows. ``ratio`` is the live first-step rmse relative to the
-    naive one, divided by the same on the test set: the live error against the test error,
-    with the naive error on the same days as the yardstick, so a calmer or dearer market in
-    the test years does not read as drift. ``drift`` is ``ratio > drift_ratio``, judged once
-    at least ``min_scored`` first steps are in the window (null before, and every error is
-    null while nothing is scored).
+    Only ``ticker``'s rows count, as the test-set errors are those of its model. A forecast
+    counts as scored once any of its steps is. ``first_step`` holds the errors of the step-1
+    rows of the last ``window`` scored forecasts (what the evaluate stage measures on the test
+    set), ``all_steps`` those of all their scored rows, each beside the naive forecast's errors
+    on the same rows. ``ratio`` is the live first-step rmse relative to the naive one, divided
+    by the same on the test set: the live error against the test error, with the naive error on
+    the same days as the yardstick, so a calmer or dearer market in the test years does not read
+    as drift. ``drift`` is ``ratio > drift_ratio``, judged once at least ``min_scored`` first
+    steps are in the window (null before, and every error is null while nothing is scored).
 
     Args:
         history: The scored history (see ``score``).
+        ticker: The ticker whose forecasts are summed up (data.ticker).
         test_metrics: The evaluate stage's metrics: ``rmse`` and ``naive_rmse`` of the test set.
         window: How many of the latest scored forecasts the live errors cover.
         min_scored: First steps needed in the window before drift is judged.
@@ -179,6 +215,7 @@ def summarize(history: pd.DataFrame, test_metrics: Mapping, window: int, min_sco
         ValueError: if ``rmse`` or ``naive_rmse`` in ``test_metrics`` is missing or not a positive number.
     """
     test_rmse, test_naive_rmse = (_positive(test_metrics, key) for key in ("rmse", "naive_rmse"))
+    history = history[history[col.TICKER] == ticker]
     scored = history[history[col.ACTUAL].notna()]
     made_on = np.sort(scored[col.FORECAST_MADE_ON].unique())
     latest = scored[scored[col.FORECAST_MADE_ON].isin(made_on[-window:])]
@@ -188,6 +225,7 @@ def summarize(history: pd.DataFrame, test_metrics: Mapping, window: int, min_sco
         ratio = (first_step["rmse"] / first_step["naive_rmse"]) / (test_rmse / test_naive_rmse)
     judged = ratio is not None and first_step["n"] >= min_scored
     return {
+        "ticker": ticker,
         "forecasts": int(history[col.FORECAST_MADE_ON].nunique()),
         "forecasts_scored": int(len(made_on)),
         "n_scored": int(len(scored)),

@@ -1,7 +1,9 @@
 """Replaying history with real dvc: forecast from data up to a day, add the next sessions, rerun, check the scores.
 
 The packaged S&P 500 sample stands in for a live source: data.end is the day the forecast is
-made, and moving it forward is what a refresh does when new sessions are published.
+made, and moving it forward is what a refresh does when new sessions are published. A last run
+switches the pipeline to the NASDAQ Composite (also in the sample), whose own earlier forecast is
+in the history: it is scored with NASDAQ closes, and the S&P 500 rows stay as they were.
 """
 
 import json
@@ -75,7 +77,9 @@ def test_first_run_records_the_forecast_unscored(replay):
     assert first.forecast["date"].tolist() == FIRST_DATES
     assert max(first.close) == FIRST_END
     history = first.history
-    assert history.columns.tolist() == ["forecast_made_on", "date", "step", "predicted_close", "actual", "naive"]
+    assert history.columns.tolist() == ["ticker", "forecast_made_on", "date", "step", "predicted_close", "actual",
+                                        "naive"]
+    assert history["ticker"].tolist() == ["^GSPC"] * 5
     assert history["forecast_made_on"].tolist() == [FIRST_END] * 5
     assert history["date"].tolist() == FIRST_DATES
     assert history["step"].tolist() == [1, 2, 3, 4, 5]
@@ -88,6 +92,7 @@ def test_first_run_records_the_forecast_unscored(replay):
 
 def test_first_run_reports_nothing_scored(replay):
     monitor, metrics = replay.first.monitor, replay.first.metrics
+    assert monitor["ticker"] == "^GSPC"
     assert (monitor["forecasts"], monitor["forecasts_scored"], monitor["n_scored"]) == (1, 0, 0)
     assert (monitor["last_forecast_made_on"], monitor["last_scored_date"]) == (FIRST_END, None)
     assert monitor["first_step"] == {"n": 0, "rmse": None, "mae": None, "naive_rmse": None, "naive_mae": None,
@@ -157,3 +162,71 @@ def test_rerunning_the_monitor_adds_nothing(replay):
     assert (project.path / HISTORY).read_bytes() == replay.second.history_bytes
     assert read_json(project, "metrics/monitor.json") == replay.second.monitor
     assert "up to date" in project.dvc("status").stdout
+
+
+# The NASDAQ Composite, forecast on FIRST_END for FIRST_DATES when the pipeline followed it before (carried
+# in from another branch, say): the same (forecast_made_on, date) pairs as the S&P 500's first forecast.
+IXIC_LINES = "".join(f"^IXIC,{FIRST_END},{day},{step},{6900 - 10 * step:.6f},,6910.660156\n"
+                     for step, day in enumerate(FIRST_DATES, start=1))
+THIRD_END = "2018-12-21"  # the 20th and 21st close: days both S&P 500 forecasts still wait for
+THIRD_DATES = ["2018-12-24", "2018-12-26", "2018-12-27", "2018-12-28", "2018-12-31"]
+IXIC_CLOSES = {"2018-12-17": 6753.729980, "2018-12-18": 6783.910156, "2018-12-19": 6636.830078,
+               "2018-12-20": 6528.410156, "2018-12-21": 6332.990234}
+
+
+def lines_of(history_bytes: bytes, ticker: str) -> list[str]:
+    return [line for line in history_bytes.decode().splitlines() if line.startswith(f"{ticker},")]
+
+
+@pytest.fixture(scope="module")
+def switched(replay) -> SimpleNamespace:
+    """After the replay: the NASDAQ forecast added to the history, then a run on ^IXIC with data up to THIRD_END."""
+    project = replay.project
+    with (project.path / HISTORY).open("a", encoding="utf-8") as history:
+        history.write(IXIC_LINES)
+    project.set_params({"data": {"ticker": "^IXIC", "end": THIRD_END}})
+    project.commit("the NASDAQ Composite, up to the 21st")
+    run = project.dvc("repro")
+    return SimpleNamespace(project=project, run=run, snapshot=snapshot(project))
+
+
+def test_another_ticker_leaves_the_first_tickers_rows_as_they_were(switched, replay):
+    assert "monitor" in stages_run(switched.run.stdout)
+    after = switched.snapshot.history_bytes
+    assert lines_of(after, "^GSPC") == lines_of(replay.second.history_bytes, "^GSPC")
+    # In particular the S&P 500 steps forecast for the 20th and 21st, days the NASDAQ prices now reach.
+    gspc = switched.snapshot.history[switched.snapshot.history["ticker"] == "^GSPC"]
+    assert gspc.loc[gspc["date"].isin(["2018-12-20", "2018-12-21"]), "actual"].isna().all()
+    # Each forecast's rows together, in the order the forecasts were made.
+    history = switched.snapshot.history
+    assert list(zip(history["forecast_made_on"], history["ticker"], strict=True)) == (
+        [(FIRST_END, "^GSPC")] * 5 + [(FIRST_END, "^IXIC")] * 5 + [(SECOND_END, "^GSPC")] * 5
+        + [(THIRD_END, "^IXIC")] * 5)
+
+
+def test_another_ticker_is_scored_with_its_own_closes(switched):
+    snap = switched.snapshot
+    assert max(snap.close) == THIRD_END
+    assert [snap.close[day] for day in IXIC_CLOSES] == pytest.approx(list(IXIC_CLOSES.values()), abs=5e-7)
+    earlier = rows_made_on(snap.history[snap.history["ticker"] == "^IXIC"], FIRST_END)
+    assert earlier["date"].tolist() == FIRST_DATES
+    assert earlier["actual"].tolist() == [IXIC_CLOSES[day] for day in FIRST_DATES]
+    assert earlier["predicted_close"].tolist() == [6890.0, 6880.0, 6870.0, 6860.0, 6850.0]
+    later = rows_made_on(snap.history, THIRD_END)
+    assert later["ticker"].tolist() == ["^IXIC"] * 5
+    assert later["date"].tolist() == THIRD_DATES == snap.forecast["date"].tolist()
+    assert later["naive"].tolist() == [IXIC_CLOSES[THIRD_END]] * 5
+    assert later["actual"].isna().all()
+
+
+def test_monitor_json_covers_the_current_ticker_only(switched):
+    monitor, metrics = switched.snapshot.monitor, switched.snapshot.metrics
+    assert monitor["ticker"] == "^IXIC"
+    # Two NASDAQ forecasts, the earlier one scored on all five steps; none of the S&P 500's rows.
+    assert (monitor["forecasts"], monitor["forecasts_scored"], monitor["n_scored"]) == (2, 1, 5)
+    assert (monitor["last_forecast_made_on"], monitor["last_scored_date"]) == (THIRD_END, THIRD_END)
+    assert monitor["first_step"]["n"] == 1
+    assert monitor["first_step"]["rmse"] == pytest.approx(6890.0 - IXIC_CLOSES["2018-12-17"], abs=1e-5)
+    assert monitor["first_step"]["naive_rmse"] == pytest.approx(6910.660156 - IXIC_CLOSES["2018-12-17"], abs=1e-5)
+    assert monitor["all_steps"]["n"] == 5
+    assert (monitor["test_rmse"], monitor["test_naive_rmse"]) == (metrics["rmse"], metrics["naive_rmse"])
