@@ -78,4 +78,6 @@ def test_a_failing_ticker_names_the_ticker_and_stage_in_one_line_and_writes_noth
     assert errors == ["error: ticker AAPL: stage download_prices: params.yaml: data.ticker: data.source 'sample' "
                       "ships ^GSPC (S&P 500), ^IXIC (NASDAQ Composite), not 'AAPL'; use data.source csv or a live "
                       "source for other tickers"]
-    assert list((project.path / "tickers/AAPL").iterdir()) == []  # no data folder, no temporary one
+    # No data folder, no temporary one, and not the ticker's folder either: it was made for the output.
+    assert not (project.path / "tickers" / "AAPL").exists()
+    assert not list((project.path / "tickers").glob(".*"))
