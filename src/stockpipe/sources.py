@@ -80,7 +80,10 @@ def yahoo_prices(
     events after the caller's end date too.
     """
     what = f"yahoo {ticker}"
-    period1 = _epoch(start) if start else _YAHOO_EARLIEST
+    # Two days early: Yahoo keeps bars stamped from period1 on, and the first session of an
+    # exchange east of UTC (Sydney opens at 23:00 UTC the day before) would fall just short.
+    # download() trims to the exchange-local dates asked for.
+    period1 = _epoch(start) - 2 * 86_400 if start else _YAHOO_EARLIEST
     period2 = _epoch((today + datetime.timedelta(days=2)).isoformat())
     params = {"period1": period1, "period2": period2, "interval": "1d", "events": "div,splits",
               "includeAdjustedClose": "true"}
@@ -302,6 +305,11 @@ def _session_dates(stamps: list, meta: dict) -> pd.Series:
     if local is None:
         offset = meta.get("gmtoffset") or 0
         local = moments.dt.tz_localize(None) + pd.to_timedelta(int(offset), unit="s")
+    # Yahoo stamps some daily bars on the hour at 22:00 or 23:00 local time of the day before (seen
+    # around daylight-saving changes, São Paulo in January 2022); no exchange opens then, so such a
+    # stamp belongs to the next day, as yfinance reads it too.
+    late = (local.dt.hour >= 22) & (local.dt.minute == 0) & (local.dt.second == 0)
+    local = local.where(~late, local + pd.to_timedelta(24 - local.dt.hour, unit="h"))
     return local.dt.normalize().astype("datetime64[ns]")
 
 

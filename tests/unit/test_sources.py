@@ -94,7 +94,7 @@ def test_yahoo_request_asks_daily_bars_with_events_up_to_today(http_server, sess
 
     [request] = http_server.requests
     assert request.query == {
-        "period1": "1598486400",  # 2020-08-27 00:00 UTC
+        "period1": "1598313600",  # 2020-08-25 00:00 UTC: two days early, download() trims
         "period2": "1599868800",  # 2020-09-12 00:00 UTC: today + 2 days
         "interval": "1d", "events": "div,splits", "includeAdjustedClose": "true",
     }
@@ -133,6 +133,35 @@ def test_yahoo_dates_are_calendar_dates_of_the_exchange(http_server, session):
     prices = yahoo(http_server, session, ticker="BHP.AX", start="2020-01-01")
 
     assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == ["2020-01-02", "2020-01-03"]
+
+
+def test_yahoo_is_asked_early_enough_for_the_first_session_east_of_utc(http_server, session):
+    # Sydney's session of 16 March 2020 opens at 10:00 there, 23:00 UTC on the 15th; Yahoo keeps
+    # only bars stamped from period1 on, so period1 must not be midnight UTC of the 16th.
+    traded = fmt.frame([("2020-03-16", 1.0, 1.0, 1.0, 1.0, 1.0), ("2020-03-17", 2.0, 2.0, 2.0, 2.0, 2.0)])
+    body = fmt.yahoo_chart(traded, symbol="^AXJO", zone="Australia/Sydney", opens_at="10:00")
+    http_server.serve("/v8/finance/chart/%5EAXJO", json_reply(body))
+
+    prices = download("yahoo", session, http_server.url, "^AXJO", "2020-03-16", "2020-03-17", adjusted=True,
+                      today=TODAY)
+
+    first_open = json.loads(body)["chart"]["result"][0]["timestamp"][0]
+    assert int(http_server.requests[0].query["period1"]) <= first_open
+    assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == ["2020-03-16", "2020-03-17"]
+
+
+def test_yahoo_bar_stamped_late_the_evening_before_counts_for_its_day(http_server, session):
+    # As Yahoo sent São Paulo's bars around January 2022: Tuesday's bar stamped 23:00 local on Monday.
+    traded = fmt.frame([("2022-01-03", 10.0, 10.0, 10.0, 10.0, 1.0), ("2022-01-04", 11.0, 11.0, 11.0, 11.0, 1.0)])
+    body = json.loads(fmt.yahoo_chart(traded, symbol="^BVSP", zone="America/Sao_Paulo", opens_at="10:00"))
+    late = pd.Timestamp("2022-01-03 23:00", tz="America/Sao_Paulo")
+    body["chart"]["result"][0]["timestamp"][1] = int(late.timestamp())
+    http_server.serve("/v8/finance/chart/%5EBVSP", json_reply(json.dumps(body)))
+
+    prices = yahoo(http_server, session, ticker="^BVSP", start="2022-01-03")
+
+    assert prices["date"].dt.strftime("%Y-%m-%d").tolist() == ["2022-01-03", "2022-01-04"]
+    assert prices["close"].tolist() == [10.0, 11.0]
 
 
 def test_yahoo_unknown_ticker_is_a_404_with_chart_error(http_server, session):
