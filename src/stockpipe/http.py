@@ -22,6 +22,8 @@ TIMEOUT = (10, 60)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Longest Retry-After we honour; a provider asking for more fails with a clear error instead.
 MAX_RETRY_AFTER = 60.0
+# The environment variable holding the Alpha Vantage key, named when the key is refused.
+ALPHAVANTAGE_KEY_VARIABLE = "ALPHAVANTAGE_API_KEY"
 
 _URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.poolmanager", "urllib3.connection",
                     "urllib3.response", "urllib3.util.retry")
@@ -123,8 +125,13 @@ def fetch(session: requests.Session, url: str, params: dict, what: str) -> reque
     return response
 
 
-def parse_json(response: requests.Response, what: str) -> dict:
-    """The JSON body of ``response``, or one clear line when it is HTML, empty or truncated."""
+def parse_json(response: requests.Response, what: str, repair_escapes: bool = False) -> dict:
+    """The JSON body of ``response``, or one clear line when it is HTML, empty or truncated.
+
+    Args:
+        repair_escapes: Drop backslashes that start no valid JSON escape (``\\'``) when the
+            body does not parse as it is; GDELT writes such escapes.
+    """
     body = response.text
     if not body.strip():
         raise PipelineError(f"{what}: empty response body (HTTP {response.status_code}) where JSON was expected")
@@ -133,7 +140,22 @@ def parse_json(response: requests.Response, what: str) -> dict:
     try:
         return json.loads(body)
     except json.JSONDecodeError as error:
-        raise PipelineError(f"{what}: malformed or truncated JSON ({error.msg} at character {error.pos})") from None
+        problem = error
+    if repair_escapes and problem.msg.startswith("Invalid \\escape"):
+        try:
+            return json.loads(_INVALID_ESCAPE.sub(_keep_valid_escape, body))
+        except json.JSONDecodeError as error:
+            problem = error
+    raise PipelineError(f"{what}: malformed or truncated JSON ({problem.msg} at character {problem.pos})")
+
+
+# Valid escapes are matched whole, so in "\\n" (an escaped backslash, then n) the second backslash is
+# not taken for the start of an escape.
+_INVALID_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9A-Fa-f]{4})?')
+
+
+def _keep_valid_escape(match: re.Match) -> str:
+    return match.group(0) if match.group(1) else ""
 
 
 def excerpt(text, limit: int = 300) -> str:
@@ -155,6 +177,10 @@ def alphavantage_answer(response: requests.Response, what: str) -> dict:
     if not isinstance(body, dict):
         raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
     if "Error Message" in body:
+        message = str(body["Error Message"])
+        if "apikey" in message.lower() or "api key" in message.lower():
+            raise PipelineError(f"{what}: the key in {ALPHAVANTAGE_KEY_VARIABLE} was refused "
+                                f"(Alpha Vantage: {excerpt(message)})")
         raise PipelineError(
             f"{what}: unknown symbol or invalid request (Alpha Vantage: {excerpt(body['Error Message'])})"
         )

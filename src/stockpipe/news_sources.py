@@ -57,7 +57,12 @@ GDELT_CHUNK = datetime.timedelta(days=7)
 GDELT_MIN_CHUNK = datetime.timedelta(hours=1)
 # GDELT asks for one request every 5 seconds.
 GDELT_PAUSE_SECONDS = 5.0
+# GDELT sometimes answers its "Please limit requests" notice with HTTP 200 rather than 429;
+# the chunk is asked again this many times, a pause apart, before the fetch fails.
+GDELT_THROTTLE_RETRIES = 3
 ALPHAVANTAGE_PAGE = 1000
+# Free Alpha Vantage keys are refused more than one request a second.
+ALPHAVANTAGE_PAUSE_SECONDS = 1.0
 FINNHUB_CHUNK_DAYS = 7
 
 _GDELT_TIME = "%Y%m%dT%H%M%SZ"
@@ -249,14 +254,20 @@ def gdelt(session: requests.Session, base_url: str, ticker: str, query: str | No
     with tqdm(total=(stop - start).days, desc="gdelt", unit=" days", disable=None, leave=False) as progress:
         while pending:
             chunk_start, chunk_stop = pending.pop()
-            if counts["requests"]:
-                time.sleep(pause)
             params = {"query": search, "mode": "artlist", "format": "json", "maxrecords": GDELT_MAX_RECORDS,
                       "sort": "datedesc", "startdatetime": chunk_start.strftime("%Y%m%d%H%M%S"),
                       # GDELT's end is inclusive; the next chunk starts one second later.
                       "enddatetime": (chunk_stop - datetime.timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")}
-            response = fetch(session, f"{base_url}/api/v2/doc/doc", params, what)
-            counts["requests"] += 1
+            for _ in range(GDELT_THROTTLE_RETRIES + 1):
+                if counts["requests"]:
+                    time.sleep(pause)
+                response = fetch(session, f"{base_url}/api/v2/doc/doc", params, what)
+                counts["requests"] += 1
+                if not _gdelt_throttled(response):
+                    break
+            else:
+                raise PipelineError(f"{what}: GDELT still asks for fewer requests after {GDELT_THROTTLE_RETRIES} "
+                                    f"retries ({excerpt(response.text, 120)}); wait and run again")
             found = _gdelt_articles(response, what)
             if len(found) >= GDELT_MAX_RECORDS and chunk_stop - chunk_start > GDELT_MIN_CHUNK:
                 middle = chunk_start + (chunk_stop - chunk_start) / 2
@@ -274,6 +285,11 @@ def gdelt(session: requests.Session, base_url: str, ticker: str, query: str | No
     return frame, counts
 
 
+def _gdelt_throttled(response: requests.Response) -> bool:
+    """Whether GDELT answered its "Please limit requests to one every 5 seconds" notice with HTTP 200."""
+    return response.status_code == 200 and response.text.lstrip().lower().startswith("please limit requests")
+
+
 def _gdelt_articles(response: requests.Response, what: str) -> list[dict]:
     """The ``articles`` of one GDELT answer; GDELT explains a bad query in plain text."""
     text = response.text.strip()
@@ -282,7 +298,8 @@ def _gdelt_articles(response: requests.Response, what: str) -> list[dict]:
         raise PipelineError(f"{what}: HTTP {response.status_code} from GDELT ({page})")
     if text and not looks_like_html(text) and text[0] not in "{[":
         raise PipelineError(f"{what}: GDELT refused the request: {excerpt(text, 160)}")
-    body = parse_json(response, what)
+    # GDELT writes invalid escapes such as \' in titles now and then.
+    body = parse_json(response, what, repair_escapes=True)
     if not isinstance(body, dict):
         raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
     # GDELT answers {} when nothing matched.
@@ -295,23 +312,26 @@ def _gdelt_articles(response: requests.Response, what: str) -> list[dict]:
 # Alpha Vantage --------------------------------------------------------------------------------
 
 def alphavantage(session: requests.Session, base_url: str, ticker: str, first: datetime.date, last: datetime.date,
-                 *, key: str | None) -> tuple[pd.DataFrame, dict]:
+                 *, key: str | None, pause: float = ALPHAVANTAGE_PAUSE_SECONDS) -> tuple[pd.DataFrame, dict]:
     """Alpha Vantage NEWS_SENTIMENT for the ticker, oldest first, paged by time.
 
     Each request asks for the 1000 earliest items from ``time_from``; when it comes back
-    full, the next one starts at the minute of the last item, and items seen twice are
-    dropped by URL. Alpha Vantage writes times without a zone; they are read as UTC.
+    full, the next one starts at the minute of the last item, ``pause`` seconds later, and
+    items seen twice are dropped by URL. Alpha Vantage writes times without a zone; they
+    are read as UTC.
     """
     return _with_key("alphavantage", key, lambda what: _alphavantage(session, base_url, ticker, first, last, key,
-                                                                     what), ticker)
+                                                                     what, pause), ticker)
 
 
-def _alphavantage(session, base_url, ticker, first, last, key, what) -> tuple[pd.DataFrame, dict]:
+def _alphavantage(session, base_url, ticker, first, last, key, what, pause) -> tuple[pd.DataFrame, dict]:
     time_from = first.strftime("%Y%m%dT0000")
     time_to = last.strftime("%Y%m%dT2359")
     articles: list[dict] = []
     counts = {"requests": 0, "items": 0, "items_dropped": 0}
     while True:
+        if counts["requests"]:
+            time.sleep(pause)
         params = {"function": "NEWS_SENTIMENT", "tickers": ticker, "time_from": time_from, "time_to": time_to,
                   "sort": "EARLIEST", "limit": ALPHAVANTAGE_PAGE, "apikey": key}
         response = fetch(session, f"{base_url}/query", params, what)

@@ -1,9 +1,12 @@
 """The shared HTTP helpers; the downloaders' tests exercise them against a local server."""
 
+import json
+
 import pytest
 
 from stockpipe.errors import PipelineError
-from stockpipe.http import hiding_key
+from stockpipe.http import alphavantage_answer, fetch, hiding_key, make_session
+from tests.http_server import Reply
 
 
 def test_hiding_key_replaces_the_key_as_written_and_as_sent_in_a_query_string():
@@ -16,3 +19,20 @@ def test_hiding_key_replaces_the_key_as_written_and_as_sent_in_a_query_string():
 
     assert str(hidden.value) == "stooq AAPL: key *** refused (/q/d/l/?apikey=***)"
     assert kept.value.args == (echo,)
+
+
+@pytest.mark.parametrize(("error_message", "expected"), [
+    ("the parameter apikey is invalid or missing. Please claim your free API key on "
+     "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds.",
+     r"^alphavantage AAPL: the key in ALPHAVANTAGE_API_KEY was refused \(Alpha Vantage: the parameter apikey is "
+     r"invalid or missing\. .*\)$"),
+    ("Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for "
+     "TIME_SERIES_DAILY.", r"^alphavantage AAPL: unknown symbol or invalid request \(Alpha Vantage: Invalid API"),
+])
+def test_alphavantage_error_message_names_a_refused_key(http_server, error_message, expected):
+    http_server.serve("/query", Reply(200, json.dumps({"Error Message": error_message})))
+    response = fetch(make_session(), f"{http_server.url}/query", {"apikey": "SECRET42"}, "alphavantage AAPL")
+
+    with pytest.raises(PipelineError, match=expected) as error:
+        alphavantage_answer(response, "alphavantage AAPL")
+    assert "SECRET42" not in str(error.value) and "\n" not in str(error.value)

@@ -3,6 +3,7 @@
 import datetime
 import json
 import logging
+import time
 
 import pandas as pd
 import pytest
@@ -177,10 +178,12 @@ def test_gdelt_empty_answer_is_no_articles(http_server, session):
 
 
 @pytest.mark.parametrize(("reply", "message"), [
-    (Reply(200, "Please limit requests to one every 5 seconds or contact us for larger queries.", "text/html"),
-     r"GDELT refused the request: Please limit requests to one every 5 seconds"),
+    (Reply(200, "The specified phrase is too short.", "text/html"),
+     r"GDELT refused the request: The specified phrase is too short\.$"),
     (Reply(200, HTML_PAGE, "text/html"), r"got an HTML page \(HTTP 200\) where JSON was expected"),
     (json_reply('{"articles": [{"url": "https://x", "title": "Ap'), r"malformed or truncated JSON"),
+    # Cut off after an invalid escape: repairing the escape leaves it truncated all the same.
+    (json_reply('{"articles": [{"url": "https://x", "title": "Apple\\\'s'), r"malformed or truncated JSON"),
     (json_reply(""), r"empty response body"),
     (json_reply({"articles": "none"}), r"unexpected JSON \('articles' is a str, not a list\)"),
     (Reply(404, "<html>Not Found</html>", "text/html"), r"HTTP 404 from GDELT"),
@@ -199,6 +202,42 @@ def test_gdelt_429_then_200(http_server, session):
     news, _ = gdelt(session, http_server.url, "AAPL", None, JUNE_1, JUNE_1, pause=0)
 
     assert len(news) == 1 and len(http_server.requests) == 2
+
+
+THROTTLE = "Please limit requests to one every 5 seconds or contact kalev.leetaru5@gmail.com for larger queries."
+
+
+def test_gdelt_invalid_escapes_are_repaired(http_server, session):
+    # GDELT writes \' for an apostrophe, which JSON does not allow; \\ and \u00e9 are valid and kept.
+    body = json.dumps({"articles": [article("Apple's shares rise", "20200601T080000Z"),
+                                    article("Caf\u00e9 \\ Apple", "20200601T090000Z")]}, ensure_ascii=True)
+    body = body.replace("Apple's", "Apple\\'s")
+    assert "Apple\\'s" in body
+    http_server.serve("/api/v2/doc/doc", json_reply(body))
+
+    news, _ = gdelt(session, http_server.url, "AAPL", None, JUNE_1, JUNE_1, pause=0)
+
+    assert news[col.HEADLINE].tolist() == ["Apple's shares rise", "Caf\u00e9 \\ Apple"]
+
+
+def test_gdelt_throttle_notice_with_200_is_retried(http_server, session):
+    http_server.serve("/api/v2/doc/doc", Reply(200, THROTTLE, "text/html"),
+                      json_reply({"articles": [article("a", "20200601T080000Z")]}))
+
+    news, counts = gdelt(session, http_server.url, "AAPL", None, JUNE_1, JUNE_1, pause=0)
+
+    assert len(news) == 1 and counts["requests"] == 2
+    assert http_server.requests[0].query == http_server.requests[1].query
+
+
+def test_gdelt_throttle_notice_that_persists_fails_in_one_line(http_server, session, monkeypatch):
+    monkeypatch.setattr(news_sources, "GDELT_THROTTLE_RETRIES", 2)
+    http_server.serve("/api/v2/doc/doc", Reply(200, THROTTLE, "text/html"))
+
+    with pytest.raises(PipelineError, match=r"^gdelt AAPL: GDELT still asks for fewer requests after 2 retries "
+                                            r"\(Please limit requests to one every 5 seconds.*\); wait and run again$"):
+        gdelt(session, http_server.url, "AAPL", None, JUNE_1, JUNE_1, pause=0)
+    assert len(http_server.requests) == 3
 
 
 def test_gdelt_query_needs_three_characters():
@@ -222,7 +261,7 @@ def test_alphavantage_pages_forward_in_time(http_server, session, monkeypatch):
                             av_item("Apple flat", "20200606T090000"))
     http_server.serve("/query", av_page(first, second), av_page(second, third), av_page(third))
 
-    news, counts = alphavantage(session, http_server.url, "AAPL", JUNE_1, JUNE_10, key=KEY)
+    news, counts = alphavantage(session, http_server.url, "AAPL", JUNE_1, JUNE_10, key=KEY, pause=0)
 
     assert [request.query["time_from"] for request in http_server.requests] == [
         "20200601T0000", "20200605T1500", "20200606T0900"]
@@ -241,9 +280,22 @@ def test_alphavantage_a_full_minute_moves_on(http_server, session, monkeypatch):
     same = [av_item(f"news {n}", "20200601T000000", url=f"https://x/{n}") for n in range(2)]
     http_server.serve("/query", av_page(*same), av_page())
 
-    alphavantage(session, http_server.url, "AAPL", JUNE_1, JUNE_10, key=KEY)
+    alphavantage(session, http_server.url, "AAPL", JUNE_1, JUNE_10, key=KEY, pause=0)
 
     assert [request.query["time_from"] for request in http_server.requests] == ["20200601T0000", "20200601T0001"]
+
+
+def test_alphavantage_pauses_between_pages(http_server, session, monkeypatch):
+    monkeypatch.setattr(news_sources, "ALPHAVANTAGE_PAGE", 1)
+    http_server.serve("/query", av_page(av_item("a", "20200605T143000")), av_page(av_item("b", "20200606T090000")),
+                      av_page())
+
+    started = time.monotonic()
+    alphavantage(session, http_server.url, "AAPL", JUNE_1, JUNE_10, key=KEY, pause=0.2)
+
+    # Three pages, two pauses; free keys are refused more than one request a second.
+    assert len(http_server.requests) == 3 and time.monotonic() - started >= 0.4
+    assert news_sources.ALPHAVANTAGE_PAUSE_SECONDS >= 1
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -255,6 +307,9 @@ def test_alphavantage_a_full_minute_moves_on(http_server, session, monkeypatch):
      r"the key in ALPHAVANTAGE_API_KEY was refused"),
     ({"Error Message": "Invalid API call. Please retry or visit the documentation."},
      r"unknown symbol or invalid request"),
+    ({"Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on "
+                       "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."},
+     r"the key in ALPHAVANTAGE_API_KEY was refused \(Alpha Vantage: the parameter apikey is invalid"),
     ({"items": "0"}, r"no 'feed' list in the answer \(keys: items\)"),
     ([], r"unexpected JSON \(a list, not an object\)"),
 ])
