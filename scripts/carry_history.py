@@ -22,7 +22,6 @@ from stockpipe import columns as col  # noqa: E402
 from stockpipe.errors import PipelineError  # noqa: E402
 from stockpipe.io import run_stage, write_csv  # noqa: E402
 from stockpipe.monitor import (  # noqa: E402
-    HISTORY_CSV_OPTIONS,
     empty_history,
     history_from_csv,
     history_to_csv,
@@ -34,7 +33,7 @@ log = logging.getLogger("carry_history")
 
 def read(path: Path) -> pd.DataFrame:
     try:
-        return history_from_csv(pd.read_csv(path, **HISTORY_CSV_OPTIONS))
+        return history_from_csv(path)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found") from None
     except ValueError as error:

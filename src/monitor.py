@@ -10,7 +10,6 @@ from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
 from stockpipe.monitor import (
-    HISTORY_CSV_OPTIONS,
     empty_history,
     forecast_from_csv,
     forecast_rows,
@@ -31,7 +30,7 @@ def read_history(path: Path) -> pd.DataFrame:
         log.info("no history at %s yet: starting one", path)
         return empty_history()
     try:
-        return history_from_csv(pd.read_csv(path, **HISTORY_CSV_OPTIONS))
+        return history_from_csv(path)
     except ValueError as error:
         raise PipelineError(f"{path}: {error}") from None
 

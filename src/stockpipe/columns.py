@@ -41,4 +41,5 @@ UPPER = "upper"
 # The live-forecast history (monitor stage): one row per forecast step.
 FORECAST_MADE_ON = "forecast_made_on"  # the last data date, whose close the forecast starts from
 STEP = "step"  # 1 for the first session after forecast_made_on
-HISTORY_COLUMNS = [FORECAST_MADE_ON, DATE, STEP, PREDICTED_CLOSE, ACTUAL, NAIVE]
+# The ticker comes first: a forecast is only ever scored and summed up with its own ticker's rows.
+HISTORY_COLUMNS = [TICKER, FORECAST_MADE_ON, DATE, STEP, PREDICTED_CLOSE, ACTUAL, NAIVE]

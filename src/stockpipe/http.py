@@ -177,14 +177,24 @@ def alphavantage_answer(response: requests.Response, what: str) -> dict:
     if not isinstance(body, dict):
         raise PipelineError(f"{what}: unexpected JSON (a {type(body).__name__}, not an object)")
     if "Error Message" in body:
-        message = str(body["Error Message"])
-        if "apikey" in message.lower() or "api key" in message.lower():
-            raise PipelineError(f"{what}: the key in {ALPHAVANTAGE_KEY_VARIABLE} was refused "
-                                f"(Alpha Vantage: {excerpt(message)})")
+        refused = alphavantage_key_refused(str(body["Error Message"]), what)
+        if refused:
+            raise PipelineError(refused)
         raise PipelineError(
             f"{what}: unknown symbol or invalid request (Alpha Vantage: {excerpt(body['Error Message'])})"
         )
     return body
+
+
+def alphavantage_key_refused(text: str, what: str) -> str | None:
+    """The one line for an Alpha Vantage answer ``text`` that names the API key, else None.
+
+    Callers test for rate-limit notices first: those name the key too ("with your API key").
+    """
+    lowered = text.lower()
+    if "apikey" in lowered or "api key" in lowered:
+        return f"{what}: the key in {ALPHAVANTAGE_KEY_VARIABLE} was refused (Alpha Vantage: {excerpt(text)})"
+    return None
 
 
 def looks_like_html(body: str) -> bool:

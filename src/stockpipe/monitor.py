@@ -28,15 +28,16 @@ from stockpipe import columns as col
 from stockpipe.metrics import forecast_metrics
 from stockpipe.params import TICKER_PATTERN
 
-# The ticker comes first and is part of every key: a forecast is only ever scored, replaced or
-# summed up with the rows of its own ticker. (columns.HISTORY_COLUMNS predates it.)
-HISTORY_COLUMNS = [col.TICKER, *col.HISTORY_COLUMNS]
+# The ticker is part of every key: a forecast is only ever scored, replaced or summed up with
+# the rows of its own ticker.
 _KEY = [col.TICKER, col.FORECAST_MADE_ON, col.DATE]
 # Each forecast's rows together, forecasts in the order they were made.
 _ORDER = [col.FORECAST_MADE_ON, col.TICKER, col.DATE]
+# The columns of a history written before each forecast recorded its ticker.
+_COLUMNS_WITHOUT_TICKER = col.HISTORY_COLUMNS[1:]
 # pd.read_csv options for the history file: by default pandas reads a ticker such as NA or NAN
 # as missing and 0700 as the number 700. Only an empty cell is missing.
-HISTORY_CSV_OPTIONS = {"dtype": {col.TICKER: str}, "keep_default_na": False, "na_values": [""]}
+_CSV_OPTIONS = {"dtype": {col.TICKER: str}, "keep_default_na": False, "na_values": [""]}
 # The errors of one group of scored rows, from metrics.forecast_metrics, as the evaluate stage defines them.
 _ERROR_KEYS = ("rmse", "mae", "naive_rmse", "naive_mae", "skill")
 
@@ -54,22 +55,23 @@ def empty_history() -> pd.DataFrame:
     })
 
 
-def history_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """The history as read from its CSV file with ``HISTORY_CSV_OPTIONS`` (dates as YYYY-MM-DD text),
+def history_from_csv(source) -> pd.DataFrame:
+    """The history read from its CSV file (a path or a text buffer; dates as YYYY-MM-DD text),
     with the history's types.
 
     Raises:
         ValueError: if the columns are not the history's (a file from before the ticker column
             included), or a value does not fit its column.
     """
-    if list(frame.columns) == col.HISTORY_COLUMNS:
+    frame = pd.read_csv(source, **_CSV_OPTIONS)
+    if list(frame.columns) == _COLUMNS_WITHOUT_TICKER:
         # Which ticker such rows were made for is known only to whoever ran the pipeline; taking
         # the current data.ticker could score one ticker's forecasts against another's closes.
         raise ValueError(f"no {col.TICKER} column (a history written before each forecast recorded its ticker): "
                          f"add {col.TICKER} as the first column, each row holding the data.ticker its forecast "
                          "was made for")
-    if list(frame.columns) != HISTORY_COLUMNS:
-        raise ValueError(f"expected the columns {', '.join(HISTORY_COLUMNS)}, "
+    if list(frame.columns) != col.HISTORY_COLUMNS:
+        raise ValueError(f"expected the columns {', '.join(col.HISTORY_COLUMNS)}, "
                          f"got {', '.join(map(str, frame.columns))}")
     history = frame.copy()
     tickers = history[col.TICKER]
@@ -150,7 +152,7 @@ def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> 
         col.ACTUAL: np.nan,
         col.NAIVE: naive,
     })
-    return rows[HISTORY_COLUMNS].astype(empty_history().dtypes.to_dict())
+    return rows[col.HISTORY_COLUMNS].astype(empty_history().dtypes.to_dict())
 
 
 def record(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +175,7 @@ def record(history: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return empty_history()
     combined = pd.concat(parts).reset_index()
-    return combined.sort_values(_ORDER, ignore_index=True)[HISTORY_COLUMNS]
+    return combined.sort_values(_ORDER, ignore_index=True)[col.HISTORY_COLUMNS]
 
 
 def score(history: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> pd.DataFrame:

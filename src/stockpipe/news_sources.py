@@ -30,7 +30,16 @@ from tqdm import tqdm
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import alphavantage_answer, excerpt, fetch, hiding_key, looks_like_html, parse_json
+from stockpipe.http import (
+    ALPHAVANTAGE_KEY_VARIABLE,
+    alphavantage_answer,
+    alphavantage_key_refused,
+    excerpt,
+    fetch,
+    hiding_key,
+    looks_like_html,
+    parse_json,
+)
 from stockpipe.news import clean_headline, empty_news, news_frame
 
 log = logging.getLogger(__name__)
@@ -47,7 +56,7 @@ FEEDS = tuple(DEFAULT_BASE_URLS)
 SOURCE_FEEDS = {"rss": ("google_news", "yahoo_finance"), "gdelt": ("gdelt",), "alphavantage": ("alphavantage",),
                 "finnhub": ("finnhub",)}
 # Environment variables holding API keys: keys never go into params, dvc.lock or logs.
-API_KEY_VARIABLES = {"alphavantage": "ALPHAVANTAGE_API_KEY", "finnhub": "FINNHUB_API_KEY"}
+API_KEY_VARIABLES = {"alphavantage": ALPHAVANTAGE_KEY_VARIABLE, "finnhub": "FINNHUB_API_KEY"}
 # Days asked for when news.start is null: about what each provider serves for free.
 DEFAULT_LOOKBACK_DAYS = {"gdelt": 90, "alphavantage": 365, "finnhub": 365}
 
@@ -365,8 +374,9 @@ def _alphavantage_feed(response: requests.Response, what: str) -> list[dict]:
         quoted = f"(Alpha Vantage: {excerpt(notice)})"
         if "rate limit" in lowered or "call frequency" in lowered or "requests per day" in lowered:
             raise PipelineError(f"{what}: rate limit hit {quoted}; wait and run again")
-        if "apikey" in lowered or "api key" in lowered:
-            raise PipelineError(f"{what}: the key in {API_KEY_VARIABLES['alphavantage']} was refused {quoted}")
+        refused = alphavantage_key_refused(str(notice), what)
+        if refused:
+            raise PipelineError(refused)
         raise PipelineError(f"{what}: Alpha Vantage answered with a notice instead of news {quoted}")
     feed = body.get("feed")
     if not isinstance(feed, list):

@@ -19,7 +19,16 @@ import requests
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.http import alphavantage_answer, excerpt, fetch, hiding_key, looks_like_html, parse_json
+from stockpipe.http import (
+    ALPHAVANTAGE_KEY_VARIABLE,
+    alphavantage_answer,
+    alphavantage_key_refused,
+    excerpt,
+    fetch,
+    hiding_key,
+    looks_like_html,
+    parse_json,
+)
 from stockpipe.prices import read_price_csv
 
 DEFAULT_BASE_URLS = {
@@ -29,7 +38,7 @@ DEFAULT_BASE_URLS = {
 }
 LIVE_SOURCES = tuple(DEFAULT_BASE_URLS)
 # Environment variables holding API keys: keys never go into params, dvc.lock or logs.
-API_KEY_VARIABLES = {"alphavantage": "ALPHAVANTAGE_API_KEY", "stooq": "STOOQ_API_KEY"}
+API_KEY_VARIABLES = {"alphavantage": ALPHAVANTAGE_KEY_VARIABLE, "stooq": "STOOQ_API_KEY"}
 
 # 1900-01-01, the start yfinance asks Yahoo for when no start is given.
 _YAHOO_EARLIEST = -2208994789
@@ -256,9 +265,8 @@ def _alphavantage_notice(text: str, function: str, what: str) -> str:
     if "premium" in lowered:
         hint = "; set data.adjusted: false for prices as traded (TIME_SERIES_DAILY)" if function == _AV_ADJUSTED else ""
         return f"{what}: {function} with outputsize=full needs a premium key {quoted}{hint}"
-    if "apikey" in lowered or "api key" in lowered:
-        return f"{what}: the key in {API_KEY_VARIABLES['alphavantage']} was refused {quoted}"
-    return f"{what}: Alpha Vantage answered with a notice instead of prices {quoted}"
+    refused = alphavantage_key_refused(text, what)
+    return refused or f"{what}: Alpha Vantage answered with a notice instead of prices {quoted}"
 
 
 def _raise_yahoo_error(block: object, response: requests.Response, what: str) -> None:

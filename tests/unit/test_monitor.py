@@ -17,7 +17,6 @@ import pytest
 
 from stockpipe.io import read_csv_table, write_parquet
 from stockpipe.monitor import (
-    HISTORY_CSV_OPTIONS,
     empty_history,
     forecast_from_csv,
     forecast_rows,
@@ -285,7 +284,7 @@ OLD_HEADER = "forecast_made_on,date,step,predicted_close,actual,naive\n"
 
 
 def read_history_text(text: str) -> pd.DataFrame:
-    return history_from_csv(pd.read_csv(io.StringIO(text), **HISTORY_CSV_OPTIONS))
+    return history_from_csv(io.StringIO(text))
 
 
 def test_history_csv_round_trip():
