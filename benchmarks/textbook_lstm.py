@@ -64,7 +64,7 @@ def build_model(window: int) -> keras.Model:
 
 def prepare(prices_path: str, predictions_path: str):
     """Closes, the scaler fitted before the first test date, scaled closes, train and test rows."""
-    prices = pd.read_parquet(prices_path)
+    prices = pd.read_parquet(prices_path, use_threads=False)
     pipeline = pd.read_csv(predictions_path, parse_dates=["date"])
     close = prices["close"].to_numpy(dtype="float64")
     test_rows = pd.Index(prices["date"]).get_indexer(pipeline["date"])

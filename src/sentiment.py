@@ -26,7 +26,7 @@ def read_cache(path: str) -> pd.DataFrame:
     if not Path(path).is_file():
         return empty_cache()
     try:
-        cache = pd.read_parquet(path)
+        cache = pd.read_parquet(path, use_threads=False)  # one thread, as io.read_parquet says why
     except (OSError, ValueError) as error:
         log.warning("%s: unreadable (%s); scoring every headline", path, str(error).splitlines()[0])
         return empty_cache()
