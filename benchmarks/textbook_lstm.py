@@ -34,6 +34,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 # The metric function is the pipeline's own; src/ is not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from stockpipe.io import parquet_frame  # noqa: E402
 from stockpipe.metrics import forecast_metrics  # noqa: E402
 
 WINDOW = 60
@@ -64,7 +65,7 @@ def build_model(window: int) -> keras.Model:
 
 def prepare(prices_path: str, predictions_path: str):
     """Closes, the scaler fitted before the first test date, scaled closes, train and test rows."""
-    prices = pd.read_parquet(prices_path, use_threads=False)
+    prices = parquet_frame(prices_path)  # pd.read_parquet, without Arrow threads that can abort the exit
     pipeline = pd.read_csv(predictions_path, parse_dates=["date"])
     close = prices["close"].to_numpy(dtype="float64")
     test_rows = pd.Index(prices["date"]).get_indexer(pipeline["date"])

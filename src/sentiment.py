@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.io import read_parquet, run_stage, usable_cores, write_parquet
+from stockpipe.io import parquet_frame, read_parquet, run_stage, usable_cores, write_parquet
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
 from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines
@@ -26,7 +26,7 @@ def read_cache(path: str) -> pd.DataFrame:
     if not Path(path).is_file():
         return empty_cache()
     try:
-        cache = pd.read_parquet(path, use_threads=False)  # one thread, as io.read_parquet says why
+        cache = parquet_frame(path)
     except (OSError, ValueError) as error:
         log.warning("%s: unreadable (%s); scoring every headline", path, str(error).splitlines()[0])
         return empty_cache()

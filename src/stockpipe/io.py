@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow
+import pyarrow.parquet
 
 from stockpipe.errors import PipelineError
 
@@ -257,13 +258,23 @@ def write_json(data: dict, path: str | Path) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+def parquet_frame(path: str | Path) -> pd.DataFrame:
+    """A parquet file as a DataFrame, read without starting a single Arrow thread.
+
+    A process that exits while Arrow's thread pools are alive sometimes dies of SIGABRT at exit
+    ("terminate called without an active exception", apache/arrow#34314), after its work is done:
+    a stage then fails for nothing. Reading a file path starts such threads even with
+    ``use_threads=False``; parsing bytes read here, on the calling thread, starts none. The
+    files are a few MB, read whole either way. Arrow's errors (OSError, ValueError) pass through.
+    """
+    table = pyarrow.parquet.ParquetFile(pyarrow.BufferReader(Path(path).read_bytes()))
+    return table.read(use_threads=False, use_pandas_metadata=True).to_pandas(use_threads=False)
+
+
 def read_parquet(path: str | Path) -> pd.DataFrame:
     """A parquet file as a DataFrame, or a one-line PipelineError (missing, truncated, not parquet)."""
     try:
-        # On one thread: a process that exits right after a threaded read sometimes dies of SIGABRT
-        # ("terminate called without an active exception", apache/arrow#34314): 51 in 400 error exits of
-        # monitor under load, none in 400 so. Stage inputs are a few MB, so the threads saved nothing.
-        return pd.read_parquet(path, use_threads=False)
+        return parquet_frame(path)
     except FileNotFoundError:
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)") from None
     except (pyarrow.ArrowException, OSError) as error:

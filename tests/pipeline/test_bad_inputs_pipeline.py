@@ -7,9 +7,9 @@ import hashlib
 import json
 import re
 
-import pandas as pd
 import pytest
 
+from stockpipe.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project
 
 pytestmark = pytest.mark.pipeline
@@ -81,7 +81,7 @@ def test_unknown_param_key_stops_the_first_stage_that_reads_it(trained):
 
 
 def test_window_longer_than_the_training_slice_stops_train(trained):
-    train_rows = len(pd.read_parquet(trained.path / "data/processed/split/train.parquet"))
+    train_rows = len(read_parquet(trained.path / "data/processed/split/train.parquet"))
     train_outs = {path for path in snapshot(trained) if path.startswith(("models/", "metrics/train/"))}
     try:
         trained.set_params({"model": {"window": 5000}})

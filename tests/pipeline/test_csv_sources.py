@@ -2,9 +2,9 @@
 
 import json
 
-import pandas as pd
 import pytest
 
+from stockpipe.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project
 
 pytestmark = pytest.mark.pipeline
@@ -30,12 +30,12 @@ def test_price_file_is_read_and_cleaned_as_is(csv_project, shared_data, name):
     rows, first, last = PRICE_FILES[name]
     csv_project.set_params({"data": {"source": "csv", "path": str(shared_data / "prices" / name), "start": None}})
     csv_project.dvc("repro", "clean")
-    raw = pd.read_parquet(csv_project.path / "data/raw/prices.parquet")
+    raw = read_parquet(csv_project.path / "data/raw/prices.parquet")
     assert len(raw) == rows
     assert str(raw["date"].min().date()) == first and str(raw["date"].max().date()) == last
     quality = json.loads((csv_project.path / "metrics/data_quality.json").read_text())
     assert quality["source"] == "csv" and quality["rows_in"] == rows
-    clean = pd.read_parquet(csv_project.path / "data/interim/prices.parquet")
+    clean = read_parquet(csv_project.path / "data/interim/prices.parquet")
     assert clean["date"].is_monotonic_increasing and clean["date"].is_unique
     assert len(clean) == quality["rows_out"]
 
@@ -48,7 +48,7 @@ def test_benzinga_headlines_for_one_ticker(csv_project, shared_data):
     csv_project.dvc("repro", "sentiment")
     coverage = json.loads((csv_project.path / "metrics/news_coverage.json").read_text())
     assert coverage["first"].startswith("2020-03") and coverage["last"].startswith("2020-06")
-    daily = pd.read_parquet(csv_project.path / "data/interim/sentiment.parquet")
+    daily = read_parquet(csv_project.path / "data/interim/sentiment.parquet")
     # The README of shared/data: AAPL has headlines on about 65 trading days.
     assert 55 <= len(daily) <= 75
     assert daily["news_count"].sum() == coverage["headlines"]
@@ -61,7 +61,7 @@ def test_sp500_with_guardian_headlines_end_to_end(csv_project, shared_data):
         "news": {"source": "csv", "path": str(shared_data / "news" / "guardian_headlines_2017_2020.csv")},
     })
     csv_project.dvc("repro")
-    features = pd.read_parquet(csv_project.path / "data/processed/features.parquet")
+    features = read_parquet(csv_project.path / "data/processed/features.parquet")
     covered = features[(features["date"] >= "2017-12-18") & (features["date"] <= "2020-07-17")]
     share_with_news = (covered["news_count"] > 0).mean()
     assert share_with_news >= 0.9, share_with_news
@@ -85,11 +85,11 @@ def test_sentiment_rerun_reuses_the_scores_it_has(csv_project, shared_data):
     news = {"source": "csv", "path": str(shared_data / "news" / "guardian_headlines_2017_2020.csv")}
     csv_project.set_params({"news": news, "sentiment": {"halflife": 5.0}})
     csv_project.dvc("repro", "sentiment")
-    cache = pd.read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")
+    cache = read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")
 
     csv_project.set_params({"sentiment": {"halflife": 10.0}})
     result = csv_project.dvc("repro", "sentiment")
 
     # persist: true left the cache in place, so no headline was scored again.
     assert "17760 headlines (17756 distinct: 0 scored, 17756 from the cache)" in result.stderr
-    assert len(pd.read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")) == len(cache)
+    assert len(read_parquet(csv_project.path / "data/interim/sentiment_scores.parquet")) == len(cache)

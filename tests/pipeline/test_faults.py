@@ -6,10 +6,10 @@ import subprocess
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from stockpipe.inference import load_forecaster
+from stockpipe.io import read_parquet
 from tests.pipeline.conftest import BIN, stages_run
 
 pytestmark = pytest.mark.pipeline
@@ -70,7 +70,7 @@ def test_changing_the_test_set_changes_nothing_the_train_stage_learns(project, b
     split = tmp_path / "split"
     split.mkdir()
     for part in ("train", "val", "test"):
-        frame = pd.read_parquet(project.path / f"data/processed/split/{part}.parquet")
+        frame = read_parquet(project.path / f"data/processed/split/{part}.parquet")
         if part == "test":
             frame[["open", "high", "low", "close", "log_return"]] *= 3.0
         frame.to_parquet(split / f"{part}.parquet")

@@ -2,9 +2,9 @@
 
 import json
 
-import pandas as pd
 import pytest
 
+from stockpipe.io import read_parquet
 from tests.http_server import LocalServer, Reply
 from tests.news_formats import GOOGLE_RSS, YAHOO_RSS, article, finnhub_item
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
@@ -62,10 +62,10 @@ def test_sources_are_combined_with_duplicates_counted_once(news_project, server)
     assert coverage["duplicates_dropped"] == 2 and coverage["headlines"] == 7
     assert (coverage["first"], coverage["last"]) == ("2020-06-04", "2020-06-06")
     assert coverage["by_source"]["finnhub"]["requests"] == 1
-    news = pd.read_parquet(news_project.path / "data/raw/news.parquet")
+    news = read_parquet(news_project.path / "data/raw/news.parquet")
     assert news["source"].value_counts().to_dict() == {"google_news": 2, "csv": 2, "yahoo_finance": 1, "gdelt": 1,
                                                        "finnhub": 1}
-    daily = pd.read_parquet(news_project.path / "data/interim/sentiment.parquet")
+    daily = read_parquet(news_project.path / "data/interim/sentiment.parquet")
     assert daily["session"].dt.strftime("%Y-%m-%d").tolist() == ["2020-06-04", "2020-06-05", "2020-06-08"]
     # Friday: the csv story, GDELT's 11:00 and Finnhub's 11:30 (New York); after Friday's close and on
     # Saturday: Google's two and Yahoo's one, for Monday.

@@ -6,6 +6,7 @@ import uuid
 import pandas as pd
 import pytest
 
+from stockpipe.io import read_parquet
 from stockpipe.prices import load_sample
 from tests import provider_formats as fmt
 from tests.http_server import LocalServer, Reply
@@ -49,7 +50,7 @@ def test_pinned_end_downloads_once_and_is_cached(live_project, server):
     assert stages_run(live_project.first_run.stdout) == ALL_STAGES
     quality = json.loads((live_project.path / "metrics/data_quality.json").read_text())
     assert (quality["source"], quality["ticker"], quality["adjusted"]) == ("yahoo", "^GSPC", True)
-    raw = pd.read_parquet(live_project.path / "data/raw/prices.parquet")
+    raw = read_parquet(live_project.path / "data/raw/prices.parquet")
     expected = sample_from("2013-01-01")
     assert raw["date"].tolist() == expected["date"].tolist()
     pd.testing.assert_series_equal(raw["close"], expected["close"])
@@ -71,7 +72,7 @@ def test_failed_download_is_one_line_and_keeps_the_last_good_data(live_project, 
         result = live_project.dvc("repro", check=False)
         assert result.returncode != 0
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        previous = pd.read_parquet(raw)
+        previous = read_parquet(raw)
         assert errors == [
             "error: yahoo NOPE: unknown ticker (Yahoo: No data found, symbol may be delisted); the previous "
             f"data/raw/prices.parquet ({len(previous)} rows, {previous['date'].min().date()} .. "

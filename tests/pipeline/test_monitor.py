@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stockpipe.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
 
 pytestmark = pytest.mark.pipeline
@@ -37,7 +38,7 @@ def read_json(project, name: str) -> dict:
 
 def snapshot(project) -> SimpleNamespace:
     """What one run left: the forecast, the history, monitor.json, metrics.json and the clean closes."""
-    prices = pd.read_parquet(project.path / "data/interim/prices.parquet")
+    prices = read_parquet(project.path / "data/interim/prices.parquet")
     return SimpleNamespace(
         forecast=pd.read_csv(project.path / "metrics/forecast.csv"),
         history=pd.read_csv(project.path / HISTORY),

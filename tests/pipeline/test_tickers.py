@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from stockpipe.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
 
 pytestmark = pytest.mark.pipeline
@@ -22,8 +23,8 @@ def test_second_sample_ticker_gets_its_own_model_and_a_summary_row(tmp_path):
     result = project.dvc("repro")
 
     assert {"ticker_data@^IXIC", "ticker_model@^IXIC", "summary"} <= stages_run(result.stdout)
-    nasdaq = pd.read_parquet(project.path / "tickers/^IXIC/data/prices.parquet")
-    sp500 = pd.read_parquet(project.path / "data/raw/prices.parquet")
+    nasdaq = read_parquet(project.path / "tickers/^IXIC/data/prices.parquet")
+    sp500 = read_parquet(project.path / "data/raw/prices.parquet")
     assert nasdaq["date"].tolist() == sp500["date"].tolist()  # the same sessions, other prices
     assert nasdaq["close"].iloc[-1] == pytest.approx(6635.279785)  # NASDAQ Composite on 2018-12-31
     model_dir = project.path / "tickers/^IXIC/model"

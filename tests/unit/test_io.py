@@ -4,12 +4,17 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_csv, write_json, write_parquet
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_atomic_path_moves_the_file_into_place(tmp_path):
@@ -45,6 +50,24 @@ def test_parquet_round_trip(tmp_path):
     write_parquet(frame, tmp_path / "a" / "prices.parquet")
 
     pd.testing.assert_frame_equal(read_parquet(tmp_path / "a" / "prices.parquet"), frame)
+
+
+def test_reading_parquet_starts_no_native_thread(tmp_path):
+    # Arrow threads alive when a stage exits can abort it with SIGABRT after its work is done
+    # (apache/arrow#34314). Counted in a fresh process, where nothing else starts threads meanwhile.
+    path = tmp_path / "prices.parquet"
+    write_parquet(pd.DataFrame({"date": pd.date_range("2020-01-01", periods=5000), "close": 1.0}), path)
+    script = ("import os, sys\n"
+              "from stockpipe.io import read_parquet\n"
+              "before = len(os.listdir('/proc/self/task'))\n"
+              "assert len(read_parquet(sys.argv[1])) == 5000\n"
+              "print(before, len(os.listdir('/proc/self/task')))\n")
+
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=120)
+
+    before, after = result.stdout.split()
+    assert after == before
 
 
 def test_read_parquet_missing_file(tmp_path):

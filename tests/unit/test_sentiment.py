@@ -11,6 +11,7 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe import sentiment
+from stockpipe.io import read_parquet
 from stockpipe.news import empty_news, parse_timestamps
 from stockpipe.sentiment import daily_sentiment, decayed_sentiment, empty_cache, empty_daily, score_headlines
 
@@ -203,7 +204,7 @@ def test_the_stage_without_headlines_writes_empty_tables_and_never_imports_nltk(
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "[]"
-    daily = pd.read_parquet(tmp_path / "daily.parquet")
-    cache = pd.read_parquet(tmp_path / "cache.parquet")
+    daily = read_parquet(tmp_path / "daily.parquet")
+    cache = read_parquet(tmp_path / "cache.parquet")
     assert daily.empty and daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
     assert cache.empty and cache.dtypes.to_dict() == empty_cache().dtypes.to_dict()

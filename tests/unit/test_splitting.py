@@ -10,6 +10,7 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
+from stockpipe.io import read_parquet
 from stockpipe.splitting import Fold, chronological_split, split_sizes, walk_forward_folds
 
 SRC = Path(__file__).parents[2] / "src"
@@ -107,4 +108,4 @@ def test_split_stage_replaces_its_folder_as_a_whole(tmp_path):
 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["features.parquet", "params.yaml", "split"]
     assert sorted(path.name for path in out.iterdir()) == ["test.parquet", "train.parquet", "val.parquet"]
-    assert pd.read_parquet(out / "test.parquet")[col.CLOSE].tolist() == [15.0, 16.0]
+    assert read_parquet(out / "test.parquet")[col.CLOSE].tolist() == [15.0, 16.0]
