@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_server import LocalServer
+from tests.http_server import NO_PROXY, LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def http_server(monkeypatch) -> LocalServer:
     """A real HTTP server on 127.0.0.1 answering with queued replies per path (tests/http_server.py)."""
-    # A proxy from the environment must not stand between the client and the local server.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name, value in NO_PROXY.items():
+        monkeypatch.setenv(name, value)
     with LocalServer() as server:
         yield server
 

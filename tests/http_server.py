@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+# Environment that keeps a proxy from standing between a client and the local server. Both
+# spellings: urllib (so requests) reads the lowercase one first where both are set.
+NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
 
 @dataclass(frozen=True)
 class Reply:

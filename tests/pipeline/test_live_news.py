@@ -5,7 +5,7 @@ import json
 import pytest
 
 from stockpipe.io import read_parquet
-from tests.http_server import LocalServer, Reply
+from tests.http_server import NO_PROXY, LocalServer, Reply
 from tests.news_formats import GOOGLE_RSS, YAHOO_RSS, article, finnhub_item
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
 
@@ -40,7 +40,7 @@ def server():
 @pytest.fixture(scope="module")
 def news_project(tmp_path_factory, server):
     project = copy_project(tmp_path_factory.mktemp("news_project"))
-    project.env.update({"NO_PROXY": "127.0.0.1,localhost", "FINNHUB_API_KEY": KEY})
+    project.env.update({**NO_PROXY, "FINNHUB_API_KEY": KEY})
     (project.path / "data/external/headlines.csv").write_text(CSV, encoding="utf-8")
     project.set_params(TINY_PARAMS)
     project.set_params({"news": {

@@ -9,7 +9,7 @@ import pytest
 from stockpipe.io import read_parquet
 from stockpipe.prices import load_sample
 from tests import provider_formats as fmt
-from tests.http_server import LocalServer, Reply
+from tests.http_server import NO_PROXY, LocalServer, Reply
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
 
 pytestmark = pytest.mark.pipeline
@@ -36,7 +36,7 @@ def server():
 def live_project(tmp_path_factory, server):
     """Tiny params, data from the local 'Yahoo' with data.end pinned, reproduced and committed."""
     project = copy_project(tmp_path_factory.mktemp("live_project"))
-    project.env["NO_PROXY"] = "127.0.0.1,localhost"
+    project.env.update(NO_PROXY)
     project.set_params(TINY_PARAMS)
     project.set_params({"data": {"source": "yahoo", "base_url": server.url, "end": "2018-12-31"}})
     project.commit("yahoo, end pinned")
