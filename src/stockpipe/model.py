@@ -231,10 +231,10 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     machine deleting its iterator at the end of an epoch blocked for about half a second in
     about half the epochs (a third of an epoch of the textbook-sized model in
     benchmarks/train_throughput.py). This one has the autotuner off and no function per batch:
-    shuffling and batching the windows themselves trained about 1.8% more windows/s than
-    gathering each batch from the arrays by row numbers (medians of 21 alternating epochs, in
-    three runs 1.8%, 1.9% and 1.2%), in the same order (tf.data's shuffle orders by position,
-    whatever the elements), for one more copy of the windows in the shuffle buffer.
+    shuffling and batching the windows themselves trained 1.2-1.9% more windows/s than
+    gathering each batch from the arrays by row numbers (medians of 7, 9 and 21 alternating
+    epochs in three runs), in the same order (tf.data's shuffle orders by position, whatever
+    the elements), for one more copy of the windows in the shuffle buffer.
     """
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
