@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The textbook's epochs come at a few distinct speeds (about 1,540 windows/s, 1,950-2,150, now and
+# The textbook's epochs come at a few distinct speeds (about 1,540 windows/s, 1,870-2,150, now and
 # then 773), so the median of five rounds moved with how many of each it drew: in three runs of
 # eleven rounds, the first five's median ratio was 4.17, 4.21 and 3.77, all eleven's 4.17-4.42.
 ROUNDS = 11
