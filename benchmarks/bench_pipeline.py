@@ -115,10 +115,10 @@ def timed(command: list[str], folder: Path, env: dict) -> tuple[float, subproces
     return seconds, process
 
 
-def noop_seconds(folders: list[Path], env: dict) -> list[list[float]]:
-    """Wall clock of NOOP_RUNS `dvc repro` calls in each folder, taking turns; each must run nothing."""
+def noop_seconds(folders: list[Path], env: dict, runs: int = NOOP_RUNS) -> list[list[float]]:
+    """Wall clock of ``runs`` `dvc repro` calls in each folder, taking turns; each must run nothing."""
     times = [[] for _ in folders]
-    for _ in range(NOOP_RUNS):
+    for _ in range(runs):
         for folder, folder_times in zip(folders, times, strict=True):
             seconds, process = timed(["dvc", "repro"], folder, env)
             if "Running stage" in process.stdout:
@@ -127,9 +127,9 @@ def noop_seconds(folders: list[Path], env: dict) -> list[list[float]]:
     return times
 
 
-def toy_project(toy: Path, env: dict) -> Path:
-    """A two-stage DVC project with trivial stages and this project's DVC config, reproduced once."""
-    (toy / "dvc.yaml").write_text(TOY_DVC_YAML)
+def toy_project(toy: Path, env: dict, dvc_yaml: str = TOY_DVC_YAML) -> Path:
+    """A DVC project of trivial stages (two by default) with this project's DVC config, reproduced once."""
+    (toy / "dvc.yaml").write_text(dvc_yaml)
     git_init_and_commit(toy)
     timed(["dvc", "init", "-q"], toy, env)
     shutil.copy(ROOT / ".dvc" / "config", toy / ".dvc" / "config")
