@@ -18,7 +18,7 @@ this project's .dvc/config. Each run is counted twice: its instructions, under v
 clock, the variants taking turns, best of ROUNDS. Nothing asserts a time.
 
 Run it after `dvc repro` (a copy in which a stage would run is refused), with the project's
-virtualenv; valgrind must be installed (Debian: apt-get install valgrind). About three minutes:
+virtualenv; valgrind must be installed (Debian: apt-get install valgrind). About 2.5 minutes:
 
     .venv/bin/python benchmarks/noop_breakdown.py
 """
