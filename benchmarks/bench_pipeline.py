@@ -115,6 +115,15 @@ def timed(command: list[str], folder: Path, env: dict) -> tuple[float, subproces
     return seconds, process
 
 
+def virtualenv_env(script: str) -> dict:
+    """This environment with the virtualenv's bin/ first on PATH, so `dvc` and dvc.yaml's `python` are its own."""
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "dvc").is_file():
+        sys.exit(f"no dvc beside {sys.executable}: run this with the project's virtualenv, "
+                 f"e.g. .venv/bin/python benchmarks/{script}")
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def noop_seconds(folders: list[Path], env: dict, runs: int = NOOP_RUNS) -> list[list[float]]:
     """Wall clock of ``runs`` `dvc repro` calls in each folder, taking turns; each must run nothing."""
     times = [[] for _ in folders]
@@ -258,11 +267,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the growth-with-data runs (minutes)")
     args = parser.parse_args()
 
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "dvc").is_file():
-        sys.exit(f"no dvc beside {sys.executable}: run this with the project's virtualenv, "
-                 "e.g. .venv/bin/python benchmarks/bench_pipeline.py")
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = virtualenv_env("bench_pipeline.py")
 
     folder = Path(tempfile.mkdtemp(prefix="stockpipe-bench-"))
     # Beside the copy, not in it: DVC looks through the whole workspace for dvc.yaml files.

@@ -5,8 +5,8 @@ bench_pipeline.py compares a no-op `dvc repro` of the pipeline with one of a two
 working tree, each with less declared in dvc.yaml, and runs `dvc repro` with nothing to do in each:
 
 - pipeline: the working tree as it is;
-- without foreach: the `refresh`, `ticker_data` and `ticker_model` templates removed (with the
-  default params they make no stage, but DVC still resolves their `${...}`, importing pyparsing);
+- without foreach: the `foreach` templates removed (`refresh`, `ticker_data`, `ticker_model`: with
+  the default params they make no stage, but DVC still resolves their `${...}`, importing pyparsing);
 - and without module deps: the `src/stockpipe/*.py` entries removed from every stage's deps;
 - and without params: every stage's params removed;
 - eleven trivial stages: a chain of eleven one-line stages, DVC's cost for the stage count alone;
@@ -23,7 +23,6 @@ virtualenv; valgrind must be installed (Debian: apt-get install valgrind). About
     .venv/bin/python benchmarks/noop_breakdown.py
 """
 
-import os
 import re
 import shutil
 import sys
@@ -32,15 +31,14 @@ from pathlib import Path
 
 import yaml
 
-from bench_pipeline import ROOT, TARGET_NOOP_VS_TOY, load_average, noop_seconds, timed, toy_project
+from bench_pipeline import ROOT, TARGET_NOOP_VS_TOY, load_average, noop_seconds, timed, toy_project, virtualenv_env
 
 ROUNDS = 11
 N_CHAIN = 11
-FOREACH_STAGES = ("refresh", "ticker_data", "ticker_model")
 
 
 def without_foreach(stages: dict) -> dict:
-    return {name: stage for name, stage in stages.items() if name not in FOREACH_STAGES}
+    return {name: stage for name, stage in stages.items() if "foreach" not in stage}
 
 
 def without_module_deps(stages: dict) -> dict:
@@ -70,6 +68,7 @@ def chain_yaml(n_stages: int) -> str:
 
 def pipeline_copy(folder: Path, cut, env: dict) -> Path:
     """The working tree (outputs and DVC cache included) in ``folder``, dvc.yaml cut by ``cut``."""
+    # Not .dvc/tmp: its lock files belong to the runs in ROOT.
     shutil.copytree(ROOT, folder, symlinks=True, ignore=shutil.ignore_patterns(".venv", "tmp"))
     if cut is not None:
         document = yaml.safe_load((folder / "dvc.yaml").read_text())
@@ -94,13 +93,9 @@ def declared(stages: dict, key: str, keep=lambda entry: True) -> int:
 
 
 def main() -> None:
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "dvc").is_file():
-        sys.exit(f"no dvc beside {sys.executable}: run this with the project's virtualenv, "
-                 "e.g. .venv/bin/python benchmarks/noop_breakdown.py")
+    env = virtualenv_env("noop_breakdown.py")
     if shutil.which("valgrind") is None:
         sys.exit("valgrind not found: it counts the instructions (Debian: apt-get install valgrind)")
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     active = without_foreach(stages)
@@ -120,9 +115,10 @@ def main() -> None:
         folders = {"pipeline": pipeline_copy(scratch / "pipeline", None, env)}
         for index, (name, cut) in enumerate(CUTS.items()):
             folders[name] = pipeline_copy(scratch / f"cut{index}", cut, env)
-        for name, n_stages in (("chain", N_CHAIN), ("toy", 2)):
+        for name in ("chain", "toy"):
             (scratch / name).mkdir()
-            folders[name] = toy_project(scratch / name, env, chain_yaml(n_stages))
+        folders["chain"] = toy_project(scratch / "chain", env, chain_yaml(N_CHAIN))
+        folders["toy"] = toy_project(scratch / "toy", env)
 
         load = load_average()
         print(f"counting instructions (callgrind) in {len(folders)} projects ...", flush=True)
