@@ -1,8 +1,12 @@
-"""Stage download_prices: daily OHLCV from the packaged sample, a local CSV or a live provider.
+"""Stage download_prices: daily OHLCV of every ticker from the packaged sample, CSV files or a live provider.
 
-The same script runs the refresh@prices stage (data.refresh: [prices]), which downloads into
-data/refresh/ on every dvc repro; this stage then takes that file instead of downloading
-again, so it and everything downstream rerun only when the downloaded bytes changed.
+Writes one long parquet file per batch (data.batches) into the output folder: a ticker's
+batch is a hash of its name, so a change to one ticker's file leaves the other batches'
+files as they were and DVC reruns only the stages of its batch.
+
+The same script runs the refresh@prices stage (data.refresh: [prices]) with --all-in-one:
+it downloads every ticker into one file on every dvc repro; this stage then takes that file
+instead of downloading again, so it and everything downstream rerun only when the bytes changed.
 """
 
 import argparse
@@ -11,69 +15,90 @@ import logging
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.http import make_session
-from stockpipe.io import read_parquet, run_stage, write_parquet
+from stockpipe.io import atomic_dir, batch_file, read_parquet, run_stage, write_parquet
 from stockpipe.params import load_params
-from stockpipe.prices import filter_range, load_sample, read_price_csv
+from stockpipe.prices import filter_range, load_sample, read_price_csv, universe
 from stockpipe.sources import API_KEY_VARIABLES, LIVE_SOURCES, download
+from stockpipe.universe import batch_of, by_ticker, long_table, run_each
 
 log = logging.getLogger("download_prices")
 TRACKED_DIR = Path("data/external")
 
 
-def kept(path: Path) -> str:
-    """What a failed download leaves behind (dvc.yaml marks the output persist, so DVC keeps it too)."""
-    if not path.exists():
-        return f"no earlier {path} to keep"
-    previous = read_parquet(path)
-    return (f"the previous {path} ({len(previous)} rows, {previous[col.DATE].min().date()} .. "
-            f"{previous[col.DATE].max().date()}) is kept")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", help="parquet file to write")
+    parser.add_argument("out", help="folder to write, one parquet file per batch (a file with --all-in-one)")
     parser.add_argument("--refreshed", help="file of the refresh@prices stage, used when data.refresh lists prices")
+    parser.add_argument("--all-in-one", action="store_true", help="write every ticker into the one file `out`")
     args = parser.parse_args()
-    data = load_params().data
+    params = load_params()
+    data = params.data
     today = datetime.datetime.now(datetime.UTC).date()
-    labels = {"source": data.source, "ticker": data.ticker,
-              "adjusted": data.adjusted if data.source in LIVE_SOURCES else None}
-    # How a file was read (null for live sources), for metrics/data_quality.json.
-    read = {"encoding": None, "delimiter": None}
-    if args.refreshed and "prices" in data.refresh:
-        prices = read_parquet(args.refreshed)
-        if {key: prices.attrs.get(key) for key in labels} != labels:
-            raise PipelineError(f"{args.refreshed}: downloaded for {prices.attrs}, not {labels}; run dvc repro")
-    elif data.source in LIVE_SOURCES:
-        variable = API_KEY_VARIABLES.get(data.source)
-        log.info("asking %s for %s", data.source, data.ticker)
-        try:
-            prices = download(
-                data.source, make_session(), data.base_url, data.ticker, data.start, data.end,
-                adjusted=data.adjusted, today=today, api_key=os.environ.get(variable) if variable else None,
-            )
-        except PipelineError as error:
-            raise PipelineError(f"{error}; {kept(Path(args.out))}") from None
-    elif data.source == "sample":
-        sample = load_sample(data.ticker)
-        read = {key: sample.attrs[key] for key in read}
-        prices = filter_range(sample, data.start, data.end, "data.source=sample")
+    tickers = universe(data)
+    labels = {"source": data.source, "adjusted": data.adjusted if data.source in LIVE_SOURCES else None}
+    # How each file was read (null for live sources), for the data-quality report.
+    read: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    session = make_session() if data.source in LIVE_SOURCES else None
+
+    def fetch(ticker: str) -> pd.DataFrame:
+        if data.source in LIVE_SOURCES:
+            variable = API_KEY_VARIABLES.get(data.source)
+            log.info("asking %s for %s", data.source, ticker)
+            return download(data.source, session, data.base_url, ticker, data.start, data.end, adjusted=data.adjusted,
+                            today=today, api_key=os.environ.get(variable) if variable else None)
+        if data.source == "sample":
+            raw, source = load_sample(ticker), "data.source=sample"
+        else:
+            raw = read_price_csv(Path(data.path_for(ticker)), data.date_format, today=today)
+            source = "data.source=csv"
+        read[ticker] = {key: raw.attrs[key] for key in ("encoding", "delimiter")}
+        return filter_range(raw, data.start, data.end, source)
+
+    if args.refreshed and "prices" in data.refresh and not args.all_in_one:
+        refreshed = read_parquet(args.refreshed)
+        if {key: refreshed.attrs.get(key) for key in labels} != labels:
+            raise PipelineError(f"{args.refreshed}: downloaded for {refreshed.attrs}, not {labels}; run dvc repro")
+        frames = {ticker: rows for ticker, rows in by_ticker(refreshed).items() if ticker in tickers}
+        skipped = {ticker: reason for ticker, reason in refreshed.attrs.get("skipped", {}).items() if ticker in tickers}
     else:
-        path = Path(data.path_for(data.ticker))
-        if TRACKED_DIR.resolve() not in path.resolve().parents:
-            log.warning("%s is outside %s/: DVC will not notice when the file changes", path, TRACKED_DIR)
-        raw = read_price_csv(path, data.date_format, today=today)
-        read = {key: raw.attrs[key] for key in read}
-        prices = filter_range(raw, data.start, data.end, "data.source=csv")
-    # `adjusted` is null for sample and csv: their prices are used as written.
-    prices.attrs = {**labels, **read}
-    write_parquet(prices, args.out)
-    kind = {True: "adjusted for splits and dividends", False: "as traded", None: "as written"}[labels["adjusted"]]
-    log.info("%s %s: %d rows, %s .. %s, %s", data.source, data.ticker, len(prices),
-             prices[col.DATE].min().date(), prices[col.DATE].max().date(), kind)
+        if data.source == "csv":
+            outside = [path for path in {Path(data.path_for(ticker)).parent for ticker in tickers}
+                       if TRACKED_DIR.resolve() not in [path.resolve(), *path.resolve().parents]]
+            for path in outside:
+                log.warning("%s is outside %s/: DVC will not notice when its files change", path, TRACKED_DIR)
+        frames = run_each(tickers, fetch, data.skip_failing, "download_prices", skipped)
+    if not frames:
+        raise PipelineError(f"no ticker of data.tickers could be read ({len(skipped)} skipped: "
+                            f"{'; '.join(f'{t}: {r}' for t, r in list(skipped.items())[:3])})")
+
+    n_batches = len(data.batches)
+
+    def batch_table(batch: int | None) -> pd.DataFrame:
+        members = [ticker for ticker in frames if batch is None or batch_of(ticker, n_batches) == batch]
+        # attrs travel in the parquet file: what was read and which tickers were left out, for the reports.
+        table = long_table({ticker: frames[ticker] for ticker in members})
+        table.attrs = {**labels, "read": {ticker: read[ticker] for ticker in members if ticker in read},
+                       "skipped": {ticker: reason for ticker, reason in skipped.items()
+                                   if batch is None or batch_of(ticker, n_batches) == batch}}
+        return table
+
+    if args.all_in_one:
+        write_parquet(batch_table(None), args.out)
+    else:
+        with atomic_dir(args.out) as folder:
+            for batch in data.batches:
+                write_parquet(batch_table(batch), batch_file(folder, batch))
+    rows = sum(len(frame) for frame in frames.values())
+    first = min(frame[col.DATE].min() for frame in frames.values()).date()
+    last = max(frame[col.DATE].max() for frame in frames.values()).date()
+    log.info("%s: %d tickers (%d skipped), %d rows, %s .. %s, in %d batches", data.source, len(frames), len(skipped),
+             rows, first, last, 1 if args.all_in_one else len(data.batches))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Stage evaluate: test-set errors in price units beside the naive forecast, per fold and seed, and a plot."""
+"""Stage evaluate: each ticker of a batch, its test-set errors in price units beside the naive forecast.
+
+Per ticker, per walk-forward fold and seed, with the models of model.scope: the ticker's own
+(train) or the pooled one (train_global) with the ticker's own scalers. Test days are the same
+for both scopes. Writes one metrics file and one long predictions file for the batch.
+"""
 
 import argparse
 import logging
@@ -8,21 +13,31 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.backtest import FoldPredictions, backtest_metrics, model_file, seed_values, spec_file
+from stockpipe.backtest import (
+    FoldPredictions,
+    backtest_metrics,
+    model_file,
+    seed_values,
+    spec_file,
+    split_sizes_of,
+    ticker_dirs,
+)
 from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster
-from stockpipe.io import atomic_path, read_parquet, run_stage, write_csv, write_json
+from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv, write_json
 from stockpipe.metrics import check_ma_window_fits
 from stockpipe.params import load_params
 from stockpipe.splitting import Fold, walk_forward_folds
-from stockpipe.windows import ModelSpec, predict_prices, stack_parts, target_rows
+from stockpipe.universe import by_ticker, long_table, run_each
+from stockpipe.windows import ModelSpec, predict_prices, target_rows
 
 log = logging.getLogger("evaluate")
 
 
-def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, last: bool) -> FoldPredictions:
+def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, spec_dir: Path,
+                 last: bool) -> FoldPredictions:
     """One fold's predictions of its test block (every seed) and validation rows (the first seed)."""
-    spec = ModelSpec.read(spec_file(model_dir, fold.number, last))
+    spec = ModelSpec.read(spec_file(spec_dir, fold.number, last))
     test_rows = target_rows(fold.val_stop, fold.test_stop, spec.window)
     val_rows = target_rows(fold.train_stop, fold.val_stop, spec.window)
     test, val = {}, None
@@ -34,69 +49,65 @@ def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: P
     return FoldPredictions(fold, test_rows, val_rows, test, val)
 
 
-def plot_predictions(frame: pd.DataFrame, title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(11, 4.5))
-    axis.plot(frame[col.DATE], frame[col.ACTUAL], label="actual close", linewidth=1.2, color="black")
-    axis.plot(frame[col.DATE], frame[col.PREDICTED], label="LSTM", linewidth=1.0)
-    axis.plot(frame[col.DATE], frame[col.NAIVE], label="naive (previous close)", linewidth=0.8, alpha=0.7)
-    axis.set_title(title)
-    axis.set_ylabel("price")
-    axis.legend()
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=110, format="png")
-    plt.close(figure)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("split_dir", help="folder with train/val/test parquet files")
-    parser.add_argument("model_dir", help="folder with model.keras, scaler.json and the backtest's models")
-    parser.add_argument("--metrics", required=True)
-    parser.add_argument("--predictions", required=True)
-    parser.add_argument("--plot", required=True)
-    args = parser.parse_args()
-    params = load_params()
-    parts = [read_parquet(Path(args.split_dir) / f"{name}.parquet") for name in ("train", "val", "test")]
-    table = stack_parts(parts)
-    folds = walk_forward_folds(*map(len, parts), params.evaluate.folds)
+def evaluate_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> tuple[dict, pd.DataFrame]:
+    """One ticker's metrics (as metrics.json held for one series) and its test predictions."""
+    folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     # Checked before any model is loaded: the moving average of the first test day needs that many closes.
     check_ma_window_fits(params.evaluate.ma_window, folds[0].val_stop)
     seeds = seed_values(params.seed, params.train.seeds)
-    results = [predict_fold(table, fold, seeds, Path(args.model_dir), last=fold is folds[-1]) for fold in folds]
+    results = [predict_fold(table, fold, seeds, model_dir, spec_dir, last=fold is folds[-1]) for fold in folds]
     close, dates = table[col.CLOSE].to_numpy(), table[col.DATE].to_numpy()
     metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict.coverage)
     rows = np.concatenate([result.test_rows for result in results])
-    frame = pd.DataFrame({col.DATE: dates[rows], col.ACTUAL: close[rows],
+    frame = pd.DataFrame({col.DATE: pd.to_datetime(dates[rows]).strftime("%Y-%m-%d"), col.ACTUAL: close[rows],
                           col.PREDICTED: np.concatenate([result.test[seeds[0]] for result in results]),
                           col.NAIVE: close[rows - 1],
                           col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)
                                                     for result in results])})
-    frame[col.DATE] = frame[col.DATE].dt.strftime("%Y-%m-%d")
-    write_json(metrics, args.metrics)
-    write_csv(frame, args.predictions)
-    verdict = "beats" if metrics["beats_naive"] else "LOSES TO"
-    plot_predictions(frame.assign(**{col.DATE: pd.to_datetime(frame[col.DATE])}),
-                     f"Test set: LSTM rmse {metrics['rmse']:.2f} {verdict.lower()} naive rmse "
-                     f"{metrics['naive_rmse']:.2f} (skill {metrics['skill']:+.3f})", Path(args.plot))
-    log.info("test rmse %.3f vs naive %.3f: skill %+.4f, the model %s the naive forecast; "
-             "%.0f%% intervals held %.1f%% of test closes", metrics["rmse"], metrics["naive_rmse"],
-             metrics["skill"], verdict, 100 * params.predict.coverage, 100 * metrics["interval_coverage"])
-    for name in ("folds", "seeds"):
-        if metrics[name]["count"] > 1:
-            skill = metrics[name]["skill"]
-            log.info("skill over %d %s: mean %+.4f, sd %.4f, range %+.4f .. %+.4f", metrics[name]["count"], name,
-                     skill["mean"], skill["std"], skill["min"], skill["max"])
-    if params.evaluate.fail_below_naive and metrics["skill"] < 0:
-        raise PipelineError(
-            f"test skill {metrics['skill']:+.4f} < 0: the model loses to the naive forecast "
-            "(evaluate.fail_below_naive is true; metrics/metrics.json was written)"
-        )
+    return metrics, frame
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("features", help="the batch's features parquet from prepare (with a part column)")
+    parser.add_argument("ticker_models", help="the batch's folder of per-ticker models (train)")
+    parser.add_argument("global_models", help="the folder of the pooled model (train_global)")
+    parser.add_argument("--metrics", required=True, help="JSON of each ticker's test metrics to write")
+    parser.add_argument("--predictions", required=True, help="CSV of each ticker's test predictions to write")
+    args = parser.parse_args()
+    params = load_params()
+    scope = params.model.scope
+    trained = read_json_object(Path(args.global_models if scope == "global" else args.ticker_models) / "trained.json")
+    if trained["scope"] != scope:
+        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+    table = read_parquet(args.features)
+    prepared = by_ticker(table)
+    # train_global's list names every batch's tickers; only this batch's belong in its file.
+    skipped = {**table.attrs.get("skipped", {}),
+               **{ticker: reason for ticker, reason in trained.get("skipped", {}).items() if ticker in prepared}}
+    series = {ticker: rows for ticker, rows in prepared.items() if ticker in trained["tickers"]}
+
+    def evaluate(ticker: str) -> tuple[dict, pd.DataFrame]:
+        return evaluate_ticker(series[ticker], params, *ticker_dirs(scope, Path(args.ticker_models),
+                                                                    Path(args.global_models), ticker))
+
+    results = run_each(series, evaluate, params.data.skip_failing, "evaluate", skipped)
+    write_json({"scope": scope, "tickers": {ticker: metrics for ticker, (metrics, _) in results.items()},
+                "skipped": dict(sorted(skipped.items()))}, args.metrics)
+    write_csv(long_table({ticker: frame for ticker, (_, frame) in results.items()}), args.predictions)
+    for ticker, (metrics, _) in results.items():
+        verdict = "beats" if metrics["beats_naive"] else "LOSES TO"
+        log.info("%s: test rmse %.3f vs naive %.3f: skill %+.4f, the model %s the naive forecast; %.0f%% intervals "
+                 "held %.1f%% of test closes", ticker, metrics["rmse"], metrics["naive_rmse"], metrics["skill"],
+                 verdict, 100 * params.predict.coverage, 100 * metrics["interval_coverage"])
+    beat = sum(metrics["beats_naive"] for metrics, _ in results.values())
+    log.info("%d of %d tickers beat the naive forecast (%d skipped)", beat, len(results), len(skipped))
+    if params.evaluate.fail_below_naive:
+        losing = [ticker for ticker, (metrics, _) in results.items() if metrics["skill"] < 0]
+        if losing:
+            raise PipelineError(
+                f"test skill < 0 for {', '.join(losing[:5])}{' ...' if len(losing) > 5 else ''}: the model loses to "
+                "the naive forecast (evaluate.fail_below_naive is true; the metrics were written)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Stage monitor: keep each forecast in a dated history, score it against the actual closes, report drift."""
+"""Stage monitor: keep each ticker's forecasts in a dated history, score them against the actual closes, report drift.
+
+One history file holds every ticker's forecasts; each ticker's rows are scored against its own
+closes and summed up against its own test-set errors.
+"""
 
 import argparse
 import logging
@@ -20,6 +24,7 @@ from stockpipe.monitor import (
     summarize,
 )
 from stockpipe.params import load_params
+from stockpipe.universe import by_ticker
 
 log = logging.getLogger("monitor")
 
@@ -36,51 +41,69 @@ def read_history(path: Path) -> pd.DataFrame:
 
 
 def read_forecast(path: Path) -> pd.DataFrame:
-    """predict's forecast CSV with its types, or a one-line PipelineError naming the file."""
+    """predict's forecast CSV (a ticker column, then the forecast's) with its types, or a one-line PipelineError."""
     if not path.exists():
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)")
-    frame, _ = read_csv_table(path)
+    frame, _ = read_csv_table(path, na_values=())
     try:
-        return forecast_from_csv(frame)
+        return pd.concat([frame[[col.TICKER]].reset_index(drop=True),
+                          forecast_from_csv(frame.drop(columns=col.TICKER)).reset_index(drop=True)], axis=1)
     except ValueError as error:
         raise PipelineError(f"{path}: {error}") from None
 
 
+def read_folder(folder: str, suffix: str, reader) -> list:
+    """Every batch file of a stage's folder, read with ``reader``, in batch order."""
+    return [reader(path) for path in sorted(Path(folder).glob(f"batch_*{suffix}"))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("forecast", help="forecast CSV from predict (date, predicted_close)")
-    parser.add_argument("prices", help="clean prices parquet: the actual closes")
-    parser.add_argument("metrics", help="test-set metrics JSON from evaluate (rmse, naive_rmse)")
+    parser.add_argument("forecasts", help="folder of every batch's forecast CSV from predict")
+    parser.add_argument("features", help="folder of every batch's features parquet: the actual closes")
+    parser.add_argument("metrics", help="folder of every batch's test metrics JSON from evaluate (rmse, naive_rmse)")
     parser.add_argument("--history", required=True, help="forecast history CSV, read and extended in place")
     parser.add_argument("--report", required=True, help="monitor JSON to write")
     args = parser.parse_args()
-    params = load_params()
-    # The prices, and so the forecast, are data.ticker's: its rows alone are scored and summed up.
-    ticker = params.data.ticker
-    monitor = params.monitor
-    prices = read_parquet(args.prices)
-    forecast = read_forecast(Path(args.forecast))
-    test_metrics = read_json_object(args.metrics)
+    monitor = load_params().monitor
+    test_metrics = {}
+    for batch in read_folder(args.metrics, ".json", read_json_object):
+        test_metrics.update(batch["tickers"])
+    prices = {}
+    for table in read_folder(args.features, ".parquet", read_parquet):
+        prices.update(by_ticker(table))
+    forecasts = {}
+    for path in sorted(Path(args.forecasts).glob("batch_*.csv")):
+        forecasts.update(by_ticker(read_forecast(path)))
     history = read_history(Path(args.history))
-    try:
-        history = score(record(history, forecast_rows(forecast, prices, ticker)), prices, ticker)
-        report = summarize(history, ticker, test_metrics, monitor.window, monitor.min_scored, monitor.drift_ratio)
-    except ValueError as error:
-        raise PipelineError(f"{args.forecast} / {args.prices} / {args.metrics}: {error}") from None
+    reports = {}
+    for ticker in sorted(forecasts):
+        if ticker not in prices or ticker not in test_metrics:
+            continue
+        try:
+            history = score(record(history, forecast_rows(forecasts[ticker], prices[ticker], ticker)),
+                            prices[ticker], ticker)
+            reports[ticker] = summarize(history, ticker, test_metrics[ticker], monitor.window, monitor.min_scored,
+                                        monitor.drift_ratio)
+        except ValueError as error:
+            raise PipelineError(f"ticker {ticker}: {args.forecasts} / {args.features} / {args.metrics}: {error}") \
+                from None
+    drifting = [ticker for ticker, report in reports.items() if report["drift"]]
     write_csv(history_to_csv(history), args.history)
-    write_json(report, args.report)
-    others = history.loc[history[col.TICKER] != ticker, col.TICKER]
+    write_json({"tickers_monitored": len(reports), "drifting": drifting, "tickers": reports}, args.report)
+    others = history.loc[~history[col.TICKER].isin(list(reports)), col.TICKER]
     if not others.empty:
-        log.info("%d rows of other tickers (%s) kept as they were", len(others), ", ".join(sorted(others.unique())))
-    first = report["first_step"]
-    if first["n"]:
-        log.info("%s: %d forecasts, %d rows scored; the last %d first steps: rmse %.3f vs naive %.3f (rmse / naive "
-                 "%s times the test set's); drift: %s", ticker, report["forecasts"], report["n_scored"], first["n"],
-                 first["rmse"], first["naive_rmse"], "n/a" if report["ratio"] is None else f"{report['ratio']:.2f}",
-                 "not judged yet" if report["drift"] is None else report["drift"])
-    else:
-        log.info("%s: %d forecasts, none scored yet: the prices end on %s", ticker, report["forecasts"],
-                 prices[col.DATE].max().date())
+        log.info("%d rows of other tickers (%s) kept as they were", len(others), ", ".join(sorted(others.unique())[:10]))
+    for ticker, report in reports.items():
+        first = report["first_step"]
+        if first["n"]:
+            log.info("%s: %d forecasts, %d rows scored; the last %d first steps: rmse %.3f vs naive %.3f (rmse / "
+                     "naive %s times the test set's); drift: %s", ticker, report["forecasts"], report["n_scored"],
+                     first["n"], first["rmse"], first["naive_rmse"],
+                     "n/a" if report["ratio"] is None else f"{report['ratio']:.2f}",
+                     "not judged yet" if report["drift"] is None else report["drift"])
+    log.info("%d tickers monitored, %d drifting%s", len(reports), len(drifting),
+             f": {', '.join(drifting[:10])}" if drifting else "")
 
 
 if __name__ == "__main__":

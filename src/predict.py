@@ -1,34 +1,31 @@
-"""Stage predict: forecast the next trading sessions after the last data date."""
+"""Stage predict: each ticker of a batch, a forecast of the next trading sessions after its last data date."""
 
 import argparse
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from stockpipe import columns as col
+from stockpipe.backtest import model_file, spec_file, ticker_dirs
 from stockpipe.calendar import sessions_after
 from stockpipe.errors import PipelineError
 from stockpipe.forecast import recursive_forecast, validation_log_residuals, with_intervals
 from stockpipe.inference import load_forecaster
-from stockpipe.io import read_parquet, run_stage, write_csv
+from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv
 from stockpipe.metrics import conformal_halfwidth
 from stockpipe.params import load_params
+from stockpipe.universe import by_ticker, long_table, run_each
 from stockpipe.windows import ModelSpec
 
 log = logging.getLogger("predict")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("features", help="features parquet (the whole history)")
-    parser.add_argument("model_dir", help="folder with model.keras and scaler.json")
-    parser.add_argument("out", help="forecast CSV to write")
-    args = parser.parse_args()
-    params = load_params()
-    table = read_parquet(args.features)
-    spec = ModelSpec.read(Path(args.model_dir) / "scaler.json")
-    forecaster = load_forecaster(Path(args.model_dir) / "model.keras")
-    last = table[col.DATE].iloc[-1]
-    dates = sessions_after(params.data.exchange, last, params.predict.horizon)
+def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> pd.DataFrame:
+    """One ticker's forecast (date, predicted_close, lower, upper) from its shipped model."""
+    spec = ModelSpec.read(spec_file(spec_dir, 0, last=True))
+    forecaster = load_forecaster(model_file(model_dir, 0, params.seed, shipped=True))
+    dates = sessions_after(params.data.exchange, table[col.DATE].iloc[-1], params.predict.horizon)
     forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
     residuals = validation_log_residuals(table, spec, forecaster.predict)
     try:
@@ -36,11 +33,35 @@ def main() -> None:
     except ValueError as error:
         raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
     forecast[col.DATE] = forecast[col.DATE].dt.strftime("%Y-%m-%d")
-    write_csv(forecast, args.out)
-    log.info("last close %.2f on %s; %d-session forecast %s .. %s ends at %.2f (%.0f%% interval %.2f .. %.2f)",
-             table[col.CLOSE].iloc[-1], last.date(), len(forecast), forecast[col.DATE].iloc[0],
-             forecast[col.DATE].iloc[-1], forecast[col.PREDICTED_CLOSE].iloc[-1], 100 * params.predict.coverage,
-             forecast[col.LOWER].iloc[-1], forecast[col.UPPER].iloc[-1])
+    return forecast
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("features", help="the batch's features parquet from prepare (the whole history)")
+    parser.add_argument("ticker_models", help="the batch's folder of per-ticker models (train)")
+    parser.add_argument("global_models", help="the folder of the pooled model (train_global)")
+    parser.add_argument("out", help="forecast CSV to write, one row per ticker and session")
+    args = parser.parse_args()
+    params = load_params()
+    scope = params.model.scope
+    trained = read_json_object(Path(args.global_models if scope == "global" else args.ticker_models) / "trained.json")
+    if trained["scope"] != scope:
+        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+    series = {ticker: rows for ticker, rows in by_ticker(read_parquet(args.features)).items()
+              if ticker in trained["tickers"]}
+
+    def forecast(ticker: str) -> pd.DataFrame:
+        return forecast_ticker(series[ticker], params, *ticker_dirs(scope, Path(args.ticker_models),
+                                                                    Path(args.global_models), ticker))
+
+    forecasts = run_each(series, forecast, params.data.skip_failing, "predict", {})
+    write_csv(long_table(forecasts), args.out)
+    for ticker, frame in forecasts.items():
+        log.info("%s: last close %.2f on %s; %d-session forecast %s .. %s ends at %.2f (%.0f%% interval %.2f .. %.2f)",
+                 ticker, series[ticker][col.CLOSE].iloc[-1], series[ticker][col.DATE].iloc[-1].date(), len(frame),
+                 frame[col.DATE].iloc[0], frame[col.DATE].iloc[-1], frame[col.PREDICTED_CLOSE].iloc[-1],
+                 100 * params.predict.coverage, frame[col.LOWER].iloc[-1], frame[col.UPPER].iloc[-1])
 
 
 if __name__ == "__main__":

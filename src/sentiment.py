@@ -1,4 +1,7 @@
-"""Stage sentiment: score each headline with the chosen lexicon, aggregate by trading session.
+"""Stage sentiment: score each headline with the chosen lexicon, aggregate by ticker and trading session.
+
+Writes one long parquet file per batch (data.batches), as download_prices does, so a
+ticker's news reaches only its own batch's stages.
 
 Scores are kept in a cache file (a DVC output with persist: true, so DVC leaves it in place
 when the stage reruns): a headline scored before under the same lexicon is not scored
@@ -13,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.io import parquet_frame, read_parquet, run_stage, usable_cores, write_parquet
+from stockpipe.io import atomic_dir, batch_file, parquet_frame, read_parquet, run_stage, usable_cores, write_parquet
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
 from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines
+from stockpipe.universe import batch_of, long_table
 
 log = logging.getLogger("sentiment")
 
@@ -39,26 +43,33 @@ def read_cache(path: str) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("news", help="headlines parquet from download_news")
-    parser.add_argument("out", help="daily sentiment parquet to write")
+    parser.add_argument("out", help="folder to write, one daily-sentiment parquet file per batch")
     parser.add_argument("--cache", required=True, help="parquet of scores already computed, read and rewritten")
     args = parser.parse_args()
     params = load_params()
     exchange, sentiment = params.data.exchange, params.sentiment
     news = read_parquet(args.news)
     cache = read_cache(args.cache)
+    daily = {}
     if news.empty:
         # news.source: none, the default. Building the lexicon reads NLTK's VADER rules, and
         # importing NLTK alone takes over a second, so with nothing to score it is not built.
-        daily, counts = empty_daily(), dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
+        counts = dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
     else:
         scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache,
                                                 usable_cores())
-        daily = daily_sentiment(news, scores, exchange, sentiment.halflife)
-    write_parquet(daily, args.out)
+        for ticker, rows in news.groupby(col.TICKER, sort=True).groups.items():
+            daily[ticker] = daily_sentiment(news.loc[rows].reset_index(drop=True),
+                                            scores.loc[rows].reset_index(drop=True), exchange, sentiment.halflife)
+    n_batches = len(params.data.batches)
+    with atomic_dir(args.out) as folder:
+        for batch in params.data.batches:
+            members = {ticker: frame for ticker, frame in daily.items() if batch_of(ticker, n_batches) == batch}
+            write_parquet(long_table(members, empty=empty_daily()), batch_file(folder, batch))
     write_parquet(cache, args.cache)
-    log.info("%d headlines (%d distinct: %d scored, %d from the cache) with %s into %d %s sessions",
+    log.info("%d headlines (%d distinct: %d scored, %d from the cache) with %s into %d sessions of %d tickers",
              counts["headlines"], counts["distinct"], counts["scored"], counts["reused"], sentiment.lexicon,
-             len(daily), exchange)
+             sum(map(len, daily.values())), len(daily))
 
 
 if __name__ == "__main__":

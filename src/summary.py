@@ -1,33 +1,42 @@
-"""Stage summary: every ticker's test errors beside the naive forecast, as JSON and a markdown table."""
+"""Stage summary: every ticker's test errors beside the naive forecast, pooled figures, and the skill spread."""
 
 import argparse
 import logging
 from pathlib import Path
 
-from stockpipe.io import atomic_path, read_json_object, run_stage, write_json
+import pandas as pd
+
+from stockpipe.io import atomic_path, read_json_object, run_stage, write_csv, write_json
 from stockpipe.params import load_params
-from stockpipe.tickers import markdown_table, summary, summary_row
+from stockpipe.summary import markdown_table, summary
 
 log = logging.getLogger("summary")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("metrics", help="the main ticker's metrics.json")
-    parser.add_argument("tickers_dir", help="folder with <ticker>/model/metrics.json for each of data.tickers")
+    parser.add_argument("metrics_dir", help="folder of every batch's metrics JSON from evaluate")
     parser.add_argument("--json", required=True)
     parser.add_argument("--markdown", required=True)
+    parser.add_argument("--skill", required=True, help="CSV of each ticker's skill, sorted, for `dvc plots`")
     args = parser.parse_args()
-    data = load_params().data
-    rows = {data.ticker: summary_row(read_json_object(args.metrics))}
-    for ticker in data.tickers:
-        rows[ticker] = summary_row(read_json_object(Path(args.tickers_dir) / ticker / "model" / "metrics.json"))
-    table = summary(rows)
+    params = load_params()
+    metrics, skipped = {}, {}
+    for path in sorted(Path(args.metrics_dir).glob("batch_*.json")):
+        batch = read_json_object(path)
+        metrics.update(batch["tickers"])
+        skipped.update(batch["skipped"])
+    table = summary(metrics, skipped, params.model.scope)
     write_json(table, args.json)
     with atomic_path(args.markdown) as tmp:
         tmp.write_text(markdown_table(table), encoding="utf-8")
-    log.info("%d of %d tickers beat the naive forecast (mean skill %+.4f)", table["beat_naive"], table["count"],
-             table["mean_skill"])
+    skills = sorted((row["skill"], ticker) for ticker, row in table["tickers"].items())
+    write_csv(pd.DataFrame({"rank": range(1, len(skills) + 1), "ticker": [ticker for _, ticker in skills],
+                            "skill": [skill for skill, _ in skills]}), args.skill)
+    if table["count"]:
+        log.info("%d of %d tickers beat the naive forecast (median skill %+.4f, pooled %s); %d skipped",
+                 table["beat_naive"], table["count"], table["median_skill"],
+                 "n/a" if table["pooled_skill"] is None else f"{table['pooled_skill']:+.4f}", len(skipped))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.metrics import baseline_forecasts, conformal_halfwidth, forecast_metrics, mase
 from stockpipe.splitting import Fold
@@ -33,6 +35,23 @@ def model_file(model_dir: Path, fold: int, seed: int, shipped: bool) -> Path:
 def spec_file(model_dir: Path, fold: int, last: bool) -> Path:
     """The spec (scalers, window, rows) of one fold, which its seeds share; the last fold's is ``scaler.json``."""
     return Path(model_dir) / ("scaler.json" if last else f"backtest/fold{fold}_scaler.json")
+
+
+def split_sizes_of(table: pd.DataFrame) -> tuple[int, int, int]:
+    """Rows of one ticker's features table in train, validation and test (its ``part`` column)."""
+    return tuple(int((table[col.PART] == name).sum()) for name in ("train", "val", "test"))
+
+
+def ticker_dirs(scope: str, tickers_dir: Path, global_dir: Path, ticker: str) -> tuple[Path, Path]:
+    """Where one ticker's models and its specs (scalers) are: (model folder, spec folder).
+
+    With ``model.scope: ticker`` both are the ticker's own folder under ``tickers_dir``; with
+    ``global`` every ticker shares the models in ``global_dir`` and has its own specs, since
+    each ticker's inputs are scaled with its own training-slice statistics.
+    """
+    if scope == "global":
+        return Path(global_dir), Path(global_dir) / "specs" / ticker
+    return Path(tickers_dir) / ticker, Path(tickers_dir) / ticker
 
 
 def spread(values: list[float]) -> dict:

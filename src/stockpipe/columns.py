@@ -33,6 +33,7 @@ LOG_RETURN = "log_return"
 ACTUAL = "actual"
 PREDICTED = "predicted"
 NAIVE = "naive"
+PART = "part"  # train, val or test: the chronological split a feature row belongs to
 FOLD = "fold"  # the walk-forward fold whose model made a test prediction
 PREDICTED_CLOSE = "predicted_close"
 LOWER = "lower"

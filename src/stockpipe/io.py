@@ -225,6 +225,11 @@ def atomic_dir(path: str | Path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def batch_file(folder: str | Path, batch: int) -> Path:
+    """The file of one batch in a stage's folder of per-batch parquet files (data.batches)."""
+    return Path(folder) / f"batch_{batch}.parquet"
+
+
 def usable_cores() -> int:
     """Cores this process may run on (the affinity mask, which containers and taskset narrow)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -209,6 +209,14 @@ def build_model(window: int, n_features: int, layers: int, units: int, dropout_r
     return model
 
 
+def model_from_params(model_params, train_params, n_features: int) -> keras.Model:
+    """``build_model`` with the ``model`` and ``train`` params sections."""
+    return build_model(model_params.window, n_features, model_params.layers, model_params.units,
+                       model_params.dropout, train_params.learning_rate, cell=model_params.cell,
+                       bidirectional=model_params.bidirectional, recurrent_dropout=model_params.recurrent_dropout,
+                       l2=model_params.l2, dense_units=model_params.dense_units)
+
+
 def fit_model(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
               y_val: np.ndarray, epochs: int, batch_size: int, patience: int, *, seed: int,
               callbacks: list | None = None) -> keras.callbacks.History:

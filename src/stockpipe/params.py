@@ -48,9 +48,14 @@ TICKER_PATTERN = r"^[A-Za-z0-9.\-^=]{1,20}$"
 class DataParams(_Section):
     source: Literal["sample", "csv", "yahoo", "stooq", "alphavantage"] = "sample"
     path: str | None = None  # csv: a file; {ticker} in it stands for the ticker
-    ticker: str = Field("^GSPC", pattern=TICKER_PATTERN)
-    # More tickers, each with its own data, model and metrics (the ticker_data and ticker_model stages).
-    tickers: list[Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]] = Field(default_factory=list)
+    # The universe: a list, or "all" (every file data.path's {ticker} matches; with sample, both series).
+    tickers: list[Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]] | Literal["all"] = Field(
+        default_factory=lambda: ["^GSPC"], min_length=1)
+    # Batch numbers 0 .. n-1: the per-batch stages are made once for each; a ticker's batch is a hash of its name.
+    batches: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=256)
+    # stop: the first failing ticker stops its stage; skip: it is left out and listed in the summary;
+    # auto: stop for a list of tickers, skip for "all".
+    on_error: Literal["auto", "stop", "skip"] = "auto"
     exchange: str = "XNYS"
     start: str | None = None
     end: str | None = None
@@ -80,16 +85,34 @@ class DataParams(_Section):
             raise ValueError(f"data.start ({self.start}) is after data.end ({self.end})")
         return self
 
+    @field_validator("tickers", mode="before")
+    @classmethod
+    def _one_or_many_tickers(cls, value):
+        return [value] if isinstance(value, str) and value != "all" else value
+
     @model_validator(mode="after")
     def _distinct_tickers(self):
-        everything = [self.ticker, *self.tickers]
-        repeated = sorted({ticker for ticker in everything if everything.count(ticker) > 1})
-        if repeated:
-            raise ValueError(f"data.tickers repeats {', '.join(repeated)} (data.ticker is modelled already)")
-        if self.source == "csv" and self.tickers and "{ticker}" not in (self.path or ""):
-            raise ValueError("data.tickers with data.source 'csv' needs {ticker} in data.path, "
-                             "e.g. data/external/{ticker}.csv")
+        if self.batches != list(range(len(self.batches))):
+            raise ValueError(f"data.batches must be the batch numbers 0 .. n-1 in order, e.g. [0, 1, 2, 3] "
+                             f"(got {self.batches})")
+        if self.tickers == "all":
+            if self.source in LIVE_PRICE_SOURCES:
+                raise ValueError(f"data.tickers: all means every file data.path matches, which needs data.source "
+                                 f"csv or sample, not '{self.source}'; list the tickers")
+        else:
+            repeated = sorted({ticker for ticker in self.tickers if self.tickers.count(ticker) > 1})
+            if repeated:
+                raise ValueError(f"data.tickers repeats {', '.join(repeated)}; list each ticker once")
+        several = self.tickers == "all" or len(self.tickers) > 1
+        if self.source == "csv" and several and "{ticker}" not in (self.path or ""):
+            raise ValueError("data.tickers with more than one ticker and data.source 'csv' needs {ticker} in "
+                             "data.path, e.g. data/external/{ticker}.csv")
         return self
+
+    @property
+    def skip_failing(self) -> bool:
+        """Whether a failing ticker is left out (and listed) rather than stopping its stage."""
+        return self.on_error == "skip" or (self.on_error == "auto" and self.tickers == "all")
 
     def path_for(self, ticker: str) -> str | None:
         """data.path with {ticker} replaced by ``ticker``."""
@@ -255,6 +278,8 @@ class SplitParams(_Section):
 
 
 class ModelParams(_Section):
+    # ticker: one model per ticker; global: one model trained on the pooled windows of every ticker.
+    scope: Literal["ticker", "global"] = "ticker"
     target: Literal["log_return", "close"] = "log_return"
     window: int = Field(20, ge=2)
     layers: int = Field(1, ge=1, le=8)

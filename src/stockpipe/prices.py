@@ -14,6 +14,7 @@ import pandas as pd
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_csv_table
+from stockpipe.params import TICKER_PATTERN
 
 # Header spellings seen in real exports, lower-cased with spaces and underscores removed.
 _ALIASES = {
@@ -227,3 +228,34 @@ def filter_range(frame: pd.DataFrame, start: str | None, end: str | None, source
         )
     return kept.reset_index(drop=True)
 
+
+def matching_tickers(pattern: str) -> list[str]:
+    """Every ticker whose file matches ``pattern`` (data.path with {ticker}), sorted.
+
+    Raises:
+        PipelineError: No {ticker} in the pattern, or no file matches it.
+    """
+    path = Path(pattern)
+    if pattern.count("{ticker}") != 1 or "{ticker}" not in path.name:
+        raise PipelineError(f"params.yaml: data.tickers: all needs {{ticker}} once, in the file name of data.path "
+                            f"(got {pattern!r})")
+    before, after = path.name.split("{ticker}")
+    regex = re.compile(re.escape(before) + r"(.+)" + re.escape(after) + r"\Z")
+    tickers = sorted(match.group(1) for file in path.parent.glob(f"{before}*{after}")
+                     if file.is_file() and (match := regex.match(file.name)))
+    if not tickers:
+        raise PipelineError(f"params.yaml: data.tickers: all found no file matching data.path {pattern!r}")
+    unusable = [ticker for ticker in tickers if not re.fullmatch(TICKER_PATTERN, ticker)]
+    if unusable:
+        raise PipelineError(f"{path.parent}: file names give tickers that are not tickers ({', '.join(unusable[:5])}); "
+                            f"a ticker has 1-20 letters, digits or . - ^ =")
+    return tickers
+
+
+def universe(data) -> list[str]:
+    """The tickers data.tickers names: its list, or for "all" every matching file (csv) or sample series."""
+    if data.tickers != "all":
+        return list(data.tickers)
+    if data.source == "sample":
+        return list(SAMPLE_TICKERS)
+    return matching_tickers(data.path)

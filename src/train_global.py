@@ -1,0 +1,99 @@
+"""Stage train_global: with model.scope global, one LSTM trained on the pooled windows of every ticker.
+
+Each ticker's windows are scaled with its own training-slice statistics (its spec, written
+under specs/<ticker>/), so a $5 stock and a $2,000 one look alike to the model. Early stopping
+watches the pooled validation windows. Walk-forward folds and seeds work as for per-ticker
+models: fold k pools every ticker's k-th fold. With model.scope ticker this stage writes
+only a note: the models are train's, one per ticker.
+"""
+
+import argparse
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from dvclive import Live
+
+from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
+from stockpipe.errors import PipelineError
+from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
+from stockpipe.model import configure_threads, fit_model, live_callback, model_from_params, recurrent_kernels, save_model, set_seed
+from stockpipe.params import load_params
+from stockpipe.splitting import walk_forward_folds
+from stockpipe.universe import by_ticker, run_each
+from stockpipe.windows import check_window_fits, fold_arrays, input_columns
+
+log = logging.getLogger("train_global")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("features_dir", help="folder of every batch's features parquet from prepare")
+    parser.add_argument("model_dir", help="folder to write: model.keras, backtest models, specs/<ticker>/, live/")
+    args = parser.parse_args()
+    params = load_params()
+    model_params, train_params = params.model, params.train
+    with atomic_dir(args.model_dir) as model_dir:
+        if model_params.scope != "global":
+            write_json({"scope": model_params.scope, "tickers": []}, model_dir / "trained.json")
+            log.info("model.scope is %s: each ticker's models are train's; nothing to train here", model_params.scope)
+            return
+        configure_threads()
+        series, skipped = {}, {}
+        for path in sorted(Path(args.features_dir).glob("batch_*.parquet")):
+            table = read_parquet(path)
+            skipped.update(table.attrs.get("skipped", {}))
+            series.update(by_ticker(table))
+        inputs = input_columns(params.features, model_params.target)
+
+        def folds_of(ticker: str):
+            folds = walk_forward_folds(*split_sizes_of(series[ticker]), params.evaluate.folds)
+            check_window_fits(model_params.window, folds[0].train_stop)
+            return folds
+
+        folds = run_each(sorted(series), folds_of, params.data.skip_failing, "train_global", skipped)
+        if not folds:
+            raise PipelineError("no ticker has enough rows to train on (see the skipped tickers in the log)")
+        seeds = seed_values(params.seed, train_params.seeds)
+        log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model_from_params(params.model, params.train, len(inputs)))) or "none")
+        for number in range(1, params.evaluate.folds + 1):
+            last = number == params.evaluate.folds
+            parts = {name: [] for name in ("x_train", "y_train", "x_val", "y_val")}
+            for ticker, ticker_folds in folds.items():
+                fold = ticker_folds[number - 1]
+                data = fold_arrays(series[ticker], fold.train_stop, fold.val_stop, inputs, model_params.target,
+                                   model_params.window)
+                write_json(data.spec.to_dict(), spec_file(model_dir / "specs" / ticker, number, last=last))
+                for name, values in parts.items():
+                    values.append(getattr(data, name))
+            pooled = {name: np.concatenate(values) for name, values in parts.items()}
+            del parts
+            for seed in seeds:
+                shipped = last and seed == seeds[0]
+                set_seed(seed)
+                model = model_from_params(params.model, params.train, len(inputs))
+                started = time.perf_counter()
+                # dvclive records the shipped model's curves, the ones `dvc plots` shows.
+                live = Live(dir=str(model_dir / "live"), dvcyaml=None, save_dvc_exp=False, report=None) \
+                    if shipped else None
+                with live or contextlib.nullcontext():
+                    history = fit_model(model, pooled["x_train"], pooled["y_train"], pooled["x_val"],
+                                        pooled["y_val"], train_params.epochs, train_params.batch_size,
+                                        train_params.patience, seed=seed,
+                                        callbacks=[live_callback(live)] if live else None)
+                seconds = time.perf_counter() - started
+                with atomic_path(model_file(model_dir, number, seed, shipped)) as tmp:
+                    save_model(model, tmp)
+                losses = history.history["val_loss"]
+                best = min(range(len(losses)), key=losses.__getitem__)
+                log.info("fold %d/%d, seed %d: %d epochs, best pooled val_loss %.4f at epoch %d (%d tickers: %d train "
+                         "/ %d val windows, %.0f training windows/s)", number, params.evaluate.folds, seed,
+                         len(losses), losses[best], best + 1, len(folds), len(pooled["x_train"]),
+                         len(pooled["x_val"]), len(pooled["x_train"]) * len(losses) / seconds)
+        write_json({"scope": "global", "tickers": list(folds), "skipped": skipped}, model_dir / "trained.json")
+
+
+if __name__ == "__main__":
+    run_stage(main)
