@@ -93,7 +93,8 @@ def main() -> None:
     write_json({"tickers_monitored": len(reports), "drifting": drifting, "tickers": reports}, args.report)
     others = history.loc[~history[col.TICKER].isin(list(reports)), col.TICKER]
     if not others.empty:
-        log.info("%d rows of other tickers (%s) kept as they were", len(others), ", ".join(sorted(others.unique())[:10]))
+        names = sorted(others.unique())
+        log.info("%d rows of other tickers (%s) kept as they were", len(others), ", ".join(names[:10]))
     for ticker, report in reports.items():
         first = report["first_step"]
         if first["n"]:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
-from stockpipe.model import configure_threads, fit_model, model_from_params, recurrent_kernels, save_model, set_seed
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each
@@ -23,6 +22,7 @@ log = logging.getLogger("train")
 
 def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     """Every fold's and seed's model of one ticker into ``model_dir``; returns each model's validation losses."""
+    from stockpipe.model import fit_model, model_from_params, save_model, set_seed
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
@@ -65,12 +65,16 @@ def main() -> None:
             write_json({"scope": params.model.scope, "tickers": []}, model_dir / "trained.json")
             log.info("model.scope is %s: the pooled model is train_global's; nothing to train here", params.model.scope)
             return
+        # Imported here: TensorFlow takes seconds to import, and with model.scope global this stage has no use for it.
+        from stockpipe.model import configure_threads, model_from_params, recurrent_kernels
+
         configure_threads()
         table = read_parquet(args.features)
         skipped = dict(table.attrs.get("skipped", {}))
         series = by_ticker(table)
         # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.
-        log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model_from_params(params.model, params.train, 1))) or "none")
+        kernels = recurrent_kernels(model_from_params(params.model, params.train, 1))
+        log.info("recurrent kernels: %s", ", ".join(kernels) or "none")
         histories = run_each(series, lambda ticker: train_ticker(ticker, series[ticker], params, model_dir / ticker),
                              params.data.skip_failing, "train", skipped)
         for ticker, history in histories.items():

@@ -14,12 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from dvclive import Live
 
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
-from stockpipe.model import configure_threads, fit_model, live_callback, model_from_params, recurrent_kernels, save_model, set_seed
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each
@@ -40,6 +38,17 @@ def main() -> None:
             write_json({"scope": model_params.scope, "tickers": []}, model_dir / "trained.json")
             log.info("model.scope is %s: each ticker's models are train's; nothing to train here", model_params.scope)
             return
+        # Imported here: TensorFlow takes seconds to import, and with model.scope ticker this stage has no use for it.
+        from stockpipe.model import (
+            configure_threads,
+            fit_model,
+            live_callback,
+            model_from_params,
+            recurrent_kernels,
+            save_model,
+            set_seed,
+        )
+
         configure_threads()
         series, skipped = {}, {}
         for path in sorted(Path(args.features_dir).glob("batch_*.parquet")):
@@ -57,7 +66,8 @@ def main() -> None:
         if not folds:
             raise PipelineError("no ticker has enough rows to train on (see the skipped tickers in the log)")
         seeds = seed_values(params.seed, train_params.seeds)
-        log.info("recurrent kernels: %s", ", ".join(recurrent_kernels(model_from_params(params.model, params.train, len(inputs)))) or "none")
+        kernels = recurrent_kernels(model_from_params(params.model, params.train, len(inputs)))
+        log.info("recurrent kernels: %s", ", ".join(kernels) or "none")
         for number in range(1, params.evaluate.folds + 1):
             last = number == params.evaluate.folds
             parts = {name: [] for name in ("x_train", "y_train", "x_val", "y_val")}
@@ -76,6 +86,8 @@ def main() -> None:
                 model = model_from_params(params.model, params.train, len(inputs))
                 started = time.perf_counter()
                 # dvclive records the shipped model's curves, the ones `dvc plots` shows.
+                from dvclive import Live
+
                 live = Live(dir=str(model_dir / "live"), dvcyaml=None, save_dvc_exp=False, report=None) \
                     if shipped else None
                 with live or contextlib.nullcontext():

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stockpipe.tickers import CHAINS
-
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
@@ -43,10 +41,5 @@ def test_stage_deps_list_exactly_the_code_it_runs(name):
     stage = STAGES[name].get("do", STAGES[name])
     entry = Path(re.search(r"python (src/\w+\.py)", stage["cmd"]).group(1))
     declared = {Path(dep) for dep in stage["deps"] if dep.endswith(".py")}
-    code = closure(entry)
-    if entry.name == "ticker.py":  # it runs the scripts of its part of the chain
-        part = stage["cmd"].split()[2]
-        for script, _ in CHAINS[part]:
-            code |= closure(Path(f"src/{script}.py"))
 
-    assert declared == code
+    assert declared == closure(entry)
