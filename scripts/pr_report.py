@@ -18,39 +18,51 @@ from stockpipe.errors import PipelineError  # noqa: E402
 from stockpipe.io import read_json_object, run_stage  # noqa: E402
 from stockpipe.report import build_report  # noqa: E402
 
+# A universe's metrics diff has a row per ticker and metric; a PR comment keeps the first rows.
+MAX_DIFF_ROWS = 60
 
-def dvc_diff(kind: str, base: str) -> str:
-    """Markdown output of `dvc <kind> diff <base> --md` against the workspace."""
+
+def dvc_diff(kind: str, base: str, *targets: str) -> str:
+    """Markdown output of `dvc <kind> diff <base> --md [targets]` against the workspace, cut to MAX_DIFF_ROWS rows."""
     # `python -m dvc` runs the dvc of this interpreter: CI calls .venv/bin/python without .venv/bin on PATH.
-    command = [sys.executable, "-m", "dvc", kind, "diff", base, "--md"]
+    command = [sys.executable, "-m", "dvc", kind, "diff", base, "--md", *(["--targets", *targets] if targets else [])]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         last = [line for line in result.stderr.splitlines() if line.strip()] or ["no error output"]
         raise PipelineError(f"`dvc {kind} diff {base} --md` exited {result.returncode}: {last[-1].strip()}")
     # Warnings (e.g. a metrics file the base revision lacks) still belong in the CI log.
     sys.stderr.write(result.stderr)
-    return result.stdout
+    lines = result.stdout.splitlines()
+    if len(lines) > MAX_DIFF_ROWS + 2:
+        more = len(lines) - MAX_DIFF_ROWS - 2
+        lines = [*lines[:MAX_DIFF_ROWS + 2], "", f"({more} more rows: run `dvc {kind} diff {base}`.)"]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", required=True, help="git revision to compare against, e.g. origin/main")
-    parser.add_argument("--metrics", default="metrics/metrics.json")
-    parser.add_argument("--forecast", default="metrics/forecast.csv")
+    parser.add_argument("--metrics", default="metrics/summary.json", help="the summary stage's JSON")
+    parser.add_argument("--forecast", default="metrics/forecast", help="the predict stages' folder of forecast CSVs")
+    parser.add_argument("--max-forecast-rows", type=int, default=50, help="forecast rows shown at most")
     parser.add_argument("--summary", help="the summary stage's table of every ticker (metrics/summary.md); "
                                           "without it, no per-ticker section")
     parser.add_argument("--monitor", help="the monitor stage's JSON (metrics/monitor.json); without it, no "
                                           "live-forecast section")
     args = parser.parse_args()
     params_diff = dvc_diff("params", args.base)
-    metrics_diff = dvc_diff("metrics", args.base)
+    # The summary holds the pooled figures and every ticker's row; per-batch files repeat them in detail.
+    metrics_diff = dvc_diff("metrics", args.base, args.metrics)
     metrics = read_json_object(args.metrics)
     monitor = read_json_object(args.monitor) if args.monitor else None
-    try:
-        with open(args.forecast, newline="", encoding="utf-8") as handle:
-            forecast = list(csv.DictReader(handle))
-    except FileNotFoundError as error:
-        raise PipelineError(f"{error.filename}: file not found (run `dvc repro` first)") from None
+    files = sorted(Path(args.forecast).glob("batch_*.csv"))
+    if not files:
+        raise PipelineError(f"{args.forecast}: no forecast files (run `dvc repro` first)")
+    forecast = []
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            forecast.extend(csv.DictReader(handle))
+    forecast = forecast[:args.max_forecast_rows]
     try:
         tickers = Path(args.summary).read_text(encoding="utf-8") if args.summary else None
     except FileNotFoundError as error:

@@ -66,7 +66,7 @@ def main() -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
     log.info("%s: data.end %s -> null, data.refresh -> [prices]: %s %s up to the latest session", path,
-             data.end, data.source, data.ticker)
+             data.end, data.source, "every ticker" if data.tickers == "all" else ", ".join(data.tickers))
     print("live=true")
 
 

@@ -23,6 +23,24 @@ def verdict(metrics: Mapping) -> str:
     return f"The model only ties with the naive 'tomorrow = today' forecast: skill {skill:+.3f} {errors}"
 
 
+def universe_verdict(summary: Mapping) -> str:
+    """One line for a universe (``metrics/summary.json``): how many tickers beat naive, median and pooled skill.
+
+    With one ticker it is that ticker's ``verdict``.
+    """
+    tickers = summary.get("tickers") or {}
+    if len(tickers) == 1:
+        (ticker, row), = tickers.items()
+        return f"{ticker}: {verdict(row)}"
+    count, beat = int(_finite(summary, "count")), int(_finite(summary, "beat_naive"))
+    if not count:
+        return "No ticker was evaluated."
+    pooled = summary.get("pooled_skill")
+    pooled_text = "n/a" if pooled is None else f"{_finite(summary, 'pooled_skill'):+.4f}"
+    return (f"{beat} of {count} tickers beat the naive 'tomorrow = today' forecast: median skill "
+            f"{_finite(summary, 'median_skill'):+.4f}, pooled skill {pooled_text}")
+
+
 def forecast_table(rows: Sequence[Mapping]) -> str:
     """Markdown table of the forecast rows (``date``, ``predicted_close``), closes to two decimals.
 
@@ -31,7 +49,10 @@ def forecast_table(rows: Sequence[Mapping]) -> str:
     """
     if not rows:
         return "No forecast rows."
-    lines = ["| Date | Predicted close |", "|------|----------------:|"]
+    if col.TICKER in rows[0]:
+        lines = ["| Ticker | Date | Predicted close |", "|---|------|----------------:|"]
+    else:
+        lines = ["| Date | Predicted close |", "|------|----------------:|"]
     for number, row in enumerate(rows, start=1):
         missing = [name for name in (col.DATE, col.PREDICTED_CLOSE) if name not in row]
         if missing:
@@ -42,7 +63,8 @@ def forecast_table(rows: Sequence[Mapping]) -> str:
             raise ValueError(
                 f"forecast row {number}: {col.PREDICTED_CLOSE} {row[col.PREDICTED_CLOSE]!r} is not a number"
             ) from None
-        lines.append(f"| {row[col.DATE]} | {close:.2f} |")
+        ticker = f"| {row.get(col.TICKER, '')} " if col.TICKER in rows[0] else ""
+        lines.append(f"{ticker}| {row[col.DATE]} | {close:.2f} |")
     return "\n".join(lines)
 
 
@@ -83,6 +105,22 @@ def monitor_summary(monitor: Mapping) -> str:
     return "\n".join(lines)
 
 
+def universe_monitor(monitor: Mapping, most: int = 10) -> str:
+    """``monitor_summary`` of each ticker of a universe's ``metrics/monitor.json`` (the first ``most``), drift first."""
+    reports = monitor.get("tickers")
+    if not isinstance(reports, Mapping):
+        return monitor_summary(monitor)
+    drifting = list(monitor.get("drifting", []))
+    order = drifting + [ticker for ticker in reports if ticker not in drifting]
+    lines = [f"{len(reports)} tickers monitored, {len(drifting)} drifting"
+             + (f": {', '.join(drifting)}." if drifting else ".")]
+    for ticker in order[:most]:
+        lines += ["", f"#### {ticker}", monitor_summary(reports[ticker])]
+    if len(order) > most:
+        lines += ["", f"({len(order) - most} more tickers in metrics/monitor.json.)"]
+    return "\n".join(lines)
+
+
 def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping],
                  monitor: Mapping | None = None, tickers: str | None = None) -> str:
     """The markdown PR comment.
@@ -91,14 +129,14 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         base: the git revision the diffs compare against, e.g. ``origin/main``.
         params_diff: output of ``dvc params diff <base> --md``.
         metrics_diff: output of ``dvc metrics diff <base> --md``.
-        metrics: the new contents of ``metrics/metrics.json``.
-        forecast: the rows of ``metrics/forecast.csv``.
+        metrics: one ticker's metrics, or a universe's ``metrics/summary.json`` (it has ``tickers``).
+        forecast: the forecast rows (``metrics/forecast/*.csv``; with a ticker column for a universe).
         monitor: the new contents of ``metrics/monitor.json``, or None to leave the live-forecast section out.
         tickers: the summary table of every ticker (``metrics/summary.md``), or None to leave it out.
     """
     sections = [
         f"## Stock LSTM: pipeline report against `{base}`",
-        f"**{verdict(metrics)}**",
+        f"**{universe_verdict(metrics) if 'tickers' in metrics else verdict(metrics)}**",
         "### Params changed",
         _diff_or(params_diff, "No params changed."),
         "### Metrics changed",
@@ -107,7 +145,7 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
     if tickers is not None:
         sections += ["### Every ticker", tickers.strip()]
     if monitor is not None:
-        sections += ["### Live forecasts", monitor_summary(monitor)]
+        sections += ["### Live forecasts", universe_monitor(monitor)]
     sections += [f"### Forecast ({len(forecast)} sessions)", forecast_table(forecast)]
     return "\n\n".join(sections) + "\n"
 

@@ -48,7 +48,7 @@ def summary(metrics: dict[str, dict], skipped: dict[str, str], scope: str) -> di
         "share_beat_naive": beat / len(rows) if rows else None,
         "median_skill": statistics.median(skills) if skills else None,
         "mean_skill": statistics.fmean(skills) if skills else None,
-        "pooled_skill": pooled_skill(metrics), "pooled_skill_units": POOLED_UNITS,
+        "pooled_skill": pooled_skill(metrics),
         "skipped_count": len(skipped), "skipped": dict(sorted(skipped.items())), "tickers": rows,
     }
 
