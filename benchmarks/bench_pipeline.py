@@ -15,7 +15,7 @@ What it measures, in one run:
    stage's Python and TensorFlow start-up included. `--force` makes sure no stage is skipped because
    the copied dvc.lock happens to match an output.
 2. Textbook LSTM. benchmarks/textbook_lstm.py runs as a subprocess on the cleaned prices of that same
-   run (data/interim/prices.parquet) and is scored on exactly its test dates (metrics/predictions.csv);
+   run (data/raw/prices/batch_0.parquet) and is scored on exactly its test dates (metrics/evaluate/batch_0.csv);
    its wall clock likewise includes Python and TensorFlow start-up.
    Targets: pipeline / textbook wall clock below 1 and at most 0.5, and pipeline skill not below the
    textbook's, where skill = 1 - rmse / naive_rmse and the naive forecast is the previous close.
@@ -190,7 +190,8 @@ def scaling_run(n_rows: int, env: dict) -> dict:
         (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         git_init_and_commit(folder)
         seconds, _ = timed(["dvc", "repro", "--force"], folder, env)
-        epochs = json.loads((folder / "metrics" / "train" / "metrics.json").read_text())["step"] + 1
+        history = json.loads((folder / "models/tickers/batch_0/^GSPC/history.json").read_text())
+        epochs = len(history["fold1_seed42"]["loss"])
         return {"rows": n_rows, "seconds": seconds, "epochs": epochs}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -289,16 +290,16 @@ def main() -> None:
 
         loads["textbook"] = load_average()
         print("textbook LSTM ...", flush=True)
-        textbook, process = timed([sys.executable, str(TEXTBOOK), "data/interim/prices.parquet",
-                                   "metrics/predictions.csv"], folder, env)
+        textbook, process = timed([sys.executable, str(TEXTBOOK), "data/raw/prices/batch_0.parquet",
+                                   "metrics/evaluate/batch_0.csv"], folder, env)
         textbook_result = json.loads(process.stdout.strip().splitlines()[-1])
 
         loads["noop"] = load_average()
         noop, toy_noop = noop_seconds([folder, toy_project(toy, env)], env)
 
         print("training throughput ...", flush=True)
-        _, process = timed([sys.executable, str(THROUGHPUT), "data/interim/prices.parquet",
-                            "metrics/predictions.csv"], folder, env)
+        _, process = timed([sys.executable, str(THROUGHPUT), "data/raw/prices/batch_0.parquet",
+                            "metrics/evaluate/batch_0.csv"], folder, env)
         throughput = json.loads(process.stdout.strip().splitlines()[-1])
         print("peak memory by stage ...", flush=True)
         peaks = stage_peak_memory(folder, env)

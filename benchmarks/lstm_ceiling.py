@@ -16,8 +16,8 @@ With --one-core TensorFlow runs with the train stage's threads (stockpipe.model.
 one thread per operation, one operation per core), so the matrix products run on one core and
 the train stage's path runs as in the train stage.
 
-    .venv/bin/python benchmarks/lstm_ceiling.py data/interim/prices.parquet metrics/predictions.csv
-    .venv/bin/python benchmarks/lstm_ceiling.py --one-core data/interim/prices.parquet metrics/predictions.csv
+    .venv/bin/python benchmarks/lstm_ceiling.py data/raw/prices/batch_0.parquet metrics/evaluate/batch_0.csv
+    .venv/bin/python benchmarks/lstm_ceiling.py --one-core data/raw/prices/batch_0.parquet metrics/evaluate/batch_0.csv
 """
 
 import argparse

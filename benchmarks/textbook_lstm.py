@@ -7,14 +7,14 @@ of the tutorials are fixed, because they make the reported error meaningless:
 - the MinMaxScaler is fitted on the training part only (every date before the first test date),
   not on the whole series, so the test prices never shape the inputs;
 - the model is scored on exactly the test dates of a pipeline run (read from its
-  metrics/predictions.csv), beside the naive forecast "tomorrow's close = today's close",
+  metrics/evaluate/batch_0.csv), beside the naive forecast "tomorrow's close = today's close",
   with the pipeline's own metric function, so rmse and skill compare one to one.
 
 There is no validation set and no early stopping: that is the textbook recipe.
 
 Usage (after `dvc repro`, from the repository root):
 
-    .venv/bin/python benchmarks/textbook_lstm.py data/interim/prices.parquet metrics/predictions.csv
+    .venv/bin/python benchmarks/textbook_lstm.py data/raw/prices/batch_0.parquet metrics/evaluate/batch_0.csv
 
 Keras prints one line per epoch; the last line on stdout is the result as JSON: rmse, naive_rmse,
 skill (1 - rmse / naive_rmse), epochs, train_windows, test_windows, fit_seconds and
@@ -86,7 +86,7 @@ def prepare(prices_path: str, predictions_path: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prices", help="cleaned daily prices (parquet: date, open, high, low, close, volume)")
-    parser.add_argument("predictions", help="the pipeline's metrics/predictions.csv, whose dates are the test set")
+    parser.add_argument("predictions", help="the pipeline's metrics/evaluate/batch_0.csv, whose dates are the test set")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
     args = parser.parse_args()
 

@@ -17,7 +17,7 @@ recurrent kernels each side's training step ran (stockpipe.model.recurrent_kerne
 BlockLSTM" on a CPU, "cuDNN" on a GPU, "per-step loop" for Keras' own CPU path). On a GPU both
 processes share it, each taking memory as it needs it.
 
-    .venv/bin/python benchmarks/train_throughput.py data/interim/prices.parquet metrics/predictions.csv
+    .venv/bin/python benchmarks/train_throughput.py data/raw/prices/batch_0.parquet metrics/evaluate/batch_0.csv
 """
 
 import argparse

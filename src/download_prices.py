@@ -30,6 +30,15 @@ log = logging.getLogger("download_prices")
 TRACKED_DIR = Path("data/external")
 
 
+def kept(path: Path) -> str:
+    """What a failed download leaves behind (dvc.yaml marks the output persist, so DVC keeps it too)."""
+    if not path.exists():
+        return f"no earlier {path} to keep"
+    files = [path] if path.is_file() else sorted(path.glob("batch_*.parquet"))
+    tickers = sum(read_parquet(file)[col.TICKER].nunique() for file in files)
+    return f"the previous {path} ({tickers} tickers) is kept"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", help="folder to write, one parquet file per batch (a file with --all-in-one)")
@@ -50,8 +59,14 @@ def main() -> None:
         if data.source in LIVE_SOURCES:
             variable = API_KEY_VARIABLES.get(data.source)
             log.info("asking %s for %s", data.source, ticker)
-            return download(data.source, session, data.base_url, ticker, data.start, data.end, adjusted=data.adjusted,
-                            today=today, api_key=os.environ.get(variable) if variable else None)
+            try:
+                return download(data.source, session, data.base_url, ticker, data.start, data.end,
+                                adjusted=data.adjusted, today=today,
+                                api_key=os.environ.get(variable) if variable else None)
+            except PipelineError as error:
+                if data.skip_failing:
+                    raise
+                raise PipelineError(f"{error}; {kept(Path(args.out))}") from None
         if data.source == "sample":
             raw, source = load_sample(ticker), "data.source=sample"
         else:

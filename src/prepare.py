@@ -42,7 +42,9 @@ def main() -> None:
         clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction)
         table, features = build_features(clean, daily.get(ticker, no_news), params.features)
         parts = chronological_split(table, params.split.test_size, params.split.val_size)
-        reports[ticker] = {"data_quality": {**raw.attrs.get("read", {}).get(ticker, {}), **quality},
+        labels = {key: raw.attrs.get(key) for key in ("source", "adjusted")}
+        read = raw.attrs.get("read", {}).get(ticker, {"encoding": None, "delimiter": None})
+        reports[ticker] = {"data_quality": {**labels, "exchange": params.data.exchange, **read, **quality},
                            "features": features}
         return pd.concat([part.assign(**{col.PART: name}) for name, part in parts.items()], ignore_index=True)
 
@@ -56,7 +58,7 @@ def main() -> None:
     repairs = {}
     for report in reports.values():
         for kind, count in report["data_quality"].items():
-            if isinstance(count, int) and count and kind not in ("rows_in", "rows_out"):
+            if type(count) is int and count and kind not in ("rows_in", "rows_out"):
                 repairs[kind] = repairs.get(kind, 0) + count
     log.info("%d tickers (%d skipped), %d feature rows; repairs: %s", len(tables), len(skipped), len(table),
              repairs or "none")
