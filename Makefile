@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Stage commands in dvc.yaml call `python`, so the venv's bin must come first on PATH.
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test bench clean-venv
+.PHONY: repro test bench bench-universe clean-venv
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(RUN) python benchmarks/bench_pipeline.py
+
+# Needs ../shared/data/prices/sp500_5yr (the 505-member S&P 500 set); --universe adds the 505-ticker run.
+bench-universe: $(VENV)/.installed
+	$(RUN) python benchmarks/bench_universe.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -45,6 +45,9 @@ def read_forecast(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)")
     frame, _ = read_csv_table(path, na_values=())
+    if col.TICKER not in frame.columns:
+        raise PipelineError(f"{path}: no {col.TICKER} column (expected {col.TICKER}, {col.DATE}, "
+                            f"{col.PREDICTED_CLOSE}, ... as predict writes them; rerun predict)")
     try:
         return pd.concat([frame[[col.TICKER]].reset_index(drop=True),
                           forecast_from_csv(frame.drop(columns=col.TICKER)).reset_index(drop=True)], axis=1)

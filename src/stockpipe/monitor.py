@@ -1,6 +1,6 @@
 """Live forecasts: keep every forecast, score it once the actual close is known, watch for drift.
 
-The history holds one row per forecast step: the ticker forecast (data.ticker), the day the
+The history holds one row per forecast step: the ticker forecast, the day the
 forecast was made (the last data date), the date forecast, the step (1 for the next session),
 the predicted close, the actual close once the prices reach that date, and the naive forecast,
 which is the close of the day the forecast was made for every step. Values are frozen as first
@@ -8,8 +8,8 @@ recorded: a forecast is never rescored, so a later rescaling of adjusted history
 trained after the fact, cannot rewrite the live record.
 
 One file holds the forecasts of every ticker the pipeline has been pointed at. A run scores and
-sums up the rows of its own ticker only, against that ticker's closes, and leaves the others as
-they are until the pipeline forecasts their ticker again. The ticker alone names the series, not
+sums up each ticker's rows against that ticker's closes, and leaves the rows of tickers it did
+not forecast as they are until the pipeline forecasts their ticker again. The ticker alone names the series, not
 the source or data.adjusted: a row is scored when the prices first reach its date, and every
 provider, adjusted or not, gives that session's traded close then (adjusting rescales only the
 sessions before a later dividend or split), so ^GSPC forecasts made from the sample are rightly
@@ -66,9 +66,9 @@ def history_from_csv(source) -> pd.DataFrame:
     frame = pd.read_csv(source, **_CSV_OPTIONS)
     if list(frame.columns) == _COLUMNS_WITHOUT_TICKER:
         # Which ticker such rows were made for is known only to whoever ran the pipeline; taking
-        # the current data.ticker could score one ticker's forecasts against another's closes.
+        # a ticker of data.tickers could score one ticker's forecasts against another's closes.
         raise ValueError(f"no {col.TICKER} column (a history written before each forecast recorded its ticker): "
-                         f"add {col.TICKER} as the first column, each row holding the data.ticker its forecast "
+                         f"add {col.TICKER} as the first column, each row holding the ticker its forecast "
                          "was made for")
     if list(frame.columns) != col.HISTORY_COLUMNS:
         raise ValueError(f"expected the columns {', '.join(col.HISTORY_COLUMNS)}, "
@@ -79,7 +79,7 @@ def history_from_csv(source) -> pd.DataFrame:
     if unread.any():
         value = tickers[unread].iloc[0]
         raise ValueError(f"column {col.TICKER} has {'no value' if pd.isna(value) else repr(value)} "
-                         "(expected a ticker as data.ticker spells it)")
+                         "(expected a ticker as data.tickers spells it)")
     for name in (col.FORECAST_MADE_ON, col.DATE):
         parsed = pd.to_datetime(history[name], format="%Y-%m-%d", errors="coerce")
         unread = parsed.isna() & history[name].notna()
@@ -127,7 +127,7 @@ def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> 
         forecast: Columns date and predicted_close, one row per session forecast, in order.
         prices: The prices the forecast was made from (date and close); their last date is
             the day the forecast was made, and its close is the naive forecast of every step.
-        ticker: The ticker of ``prices`` (data.ticker).
+        ticker: The ticker of ``prices``.
 
     Raises:
         ValueError: if the forecast is empty or does not start after the last price date
@@ -207,7 +207,7 @@ def summarize(history: pd.DataFrame, ticker: str, test_metrics: Mapping, window:
 
     Args:
         history: The scored history (see ``score``).
-        ticker: The ticker whose forecasts are summed up (data.ticker).
+        ticker: The ticker whose forecasts are summed up.
         test_metrics: The evaluate stage's metrics: ``rmse`` and ``naive_rmse`` of the test set.
         window: How many of the latest scored forecasts the live errors cover.
         min_scored: First steps needed in the window before drift is judged.

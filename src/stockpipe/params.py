@@ -350,7 +350,9 @@ def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def _describe(error: dict) -> str:
-    key = ".".join(str(part) for part in error["loc"])
+    # A param that may take several shapes (data.tickers: a list or "all") puts the shape pydantic
+    # tried into the location ("list[constrained-str]"), which names nothing in params.yaml.
+    key = ".".join(str(part) for part in error["loc"] if not re.match(r"[\w-]+\[", str(part)))
     if error["type"] == "extra_forbidden":
         suggestion = difflib.get_close_matches(key, _known_keys(Params), n=1)
         hint = f" (did you mean '{suggestion[0]}'?)" if suggestion else ""
@@ -430,8 +432,8 @@ def load_params(path: str | Path | None = None) -> Params:
     """Read and validate params.yaml: UTF-8 (a byte-order mark is allowed), YAML safe loading,
     no key given twice, at least one section, at most ``MAX_PARAMS_BYTES``.
 
-    Without ``path``, the file named by $STOCKPIPE_PARAMS, else params.yaml: the ticker
-    stages run the other stages' scripts on a copy of the params made for one ticker.
+    Without ``path``, the file named by $STOCKPIPE_PARAMS, else params.yaml, so that a stage
+    can be run by hand on another params file.
     """
     path = Path(path or params_path())
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import glob
 import importlib.util
 import io
 import re
@@ -42,7 +43,7 @@ def sample_path(ticker: str = "^GSPC") -> Path:
     """
     if ticker not in SAMPLE_TICKERS:
         known = ", ".join(f"{symbol} ({name})" for symbol, (_, name) in SAMPLE_TICKERS.items())
-        raise PipelineError(f"params.yaml: data.ticker: data.source 'sample' ships {known}, not {ticker!r}; "
+        raise PipelineError(f"params.yaml: data.tickers: data.source 'sample' ships {known}, not {ticker!r}; "
                             "use data.source csv or a live source for other tickers")
     spec = importlib.util.find_spec("arch")
     if spec is None or spec.origin is None:
@@ -241,7 +242,7 @@ def matching_tickers(pattern: str) -> list[str]:
                             f"(got {pattern!r})")
     before, after = path.name.split("{ticker}")
     regex = re.compile(re.escape(before) + r"(.+)" + re.escape(after) + r"\Z")
-    tickers = sorted(match.group(1) for file in path.parent.glob(f"{before}*{after}")
+    tickers = sorted(match.group(1) for file in path.parent.glob(f"{glob.escape(before)}*{glob.escape(after)}")
                      if file.is_file() and (match := regex.match(file.name)))
     if not tickers:
         raise PipelineError(f"params.yaml: data.tickers: all found no file matching data.path {pattern!r}")

@@ -74,7 +74,8 @@ def markdown_table(table: dict) -> str:
                      f"{row['naive_rmse']:.2f} | {row['skill']:+.4f} | {verdict} | {row['mase']:.2f} | "
                      f"{row['interval_coverage']:.1%} | {spread} |")
     if table["skipped"]:
-        lines += ["", f"{table['skipped_count']} tickers skipped:", ""]
+        count = table["skipped_count"]
+        lines += ["", f"{count} ticker{'' if count == 1 else 's'} skipped:", ""]
         lines += [f"- {ticker}: {reason}" for ticker, reason in table["skipped"].items()]
     return "\n".join(lines) + "\n"
 

@@ -12,7 +12,16 @@ import pandas as pd
 import pytest
 
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_csv, write_json, write_parquet
+from stockpipe.io import (
+    atomic_dir,
+    atomic_path,
+    batch_file,
+    read_parquet,
+    run_stage,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -95,6 +104,11 @@ def test_read_parquet_refuses_a_truncated_or_foreign_file_in_one_line(tmp_path, 
     assert "\n" not in str(error.value)
 
 
+def test_batch_file_is_one_parquet_file_per_batch_in_the_stages_folder():
+    assert batch_file("data/prepared", 0) == Path("data/prepared/batch_0.parquet")
+    assert batch_file(Path("data/prepared"), 12) == Path("data/prepared/batch_12.parquet")
+
+
 def test_write_csv_has_no_index_and_six_decimals(tmp_path):
     path = tmp_path / "forecast.csv"
 
@@ -154,8 +168,8 @@ def test_atomic_dir_replaces_the_folder_only_when_the_block_succeeds(tmp_path):
 
 @pytest.mark.parametrize("atomic", [atomic_dir, atomic_path], ids=["dir", "path"])
 def test_a_failed_atomic_write_removes_the_folders_it_made_for_it(tmp_path, atomic):
-    # As a failing ticker stage writing tickers/NOPE/data would: tickers/ already holds another
-    # ticker, so it stays; NOPE/ was made only for this output, so it goes.
+    # As a stage failing while it writes one ticker's folder, tickers/NOPE/data: tickers/ already
+    # holds another ticker, so it stays; NOPE/ was made only for this output, so it goes.
     (tmp_path / "tickers" / "IXIC").mkdir(parents=True)
     with pytest.raises(RuntimeError), atomic(tmp_path / "tickers" / "NOPE" / "data"):
         raise RuntimeError("stage failed")

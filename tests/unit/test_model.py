@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 from dvclive import Live
 
-from stockpipe.model import batches, build_model, fit_model, live_callback, load_model, predict, save_model, set_seed
+from stockpipe.model import (
+    batches,
+    build_model,
+    fit_model,
+    live_callback,
+    load_model,
+    model_from_params,
+    predict,
+    save_model,
+    set_seed,
+)
+from stockpipe.params import parse_params
 
 WINDOW, N_FEATURES = 3, 2
 
@@ -32,6 +43,22 @@ def test_two_layer_stack():
     assert model.input_shape == (None, WINDOW, N_FEATURES)
     assert model.output_shape == (None, 1)
     assert model.loss == "mse"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_model_from_params_takes_every_architecture_setting_and_the_learning_rate():
+    params = parse_params({"model": {"window": WINDOW, "layers": 2, "units": 4, "dropout": 0.2, "cell": "gru",
+                                     "dense_units": 5}, "train": {"learning_rate": 0.01}})
+
+    model = model_from_params(params.model, params.train, N_FEATURES)
+
+    assert [(layer.name, type(layer).__name__) for layer in model.layers] == [
+        ("window", "InputLayer"), ("gru_1", "GRU"), ("dropout_1", "ShardedDropout"), ("gru_2", "GRU"),
+        ("dropout_2", "ShardedDropout"), ("hidden", "Dense"), ("next_day", "Dense"),
+    ]
+    assert (model.get_layer("gru_1").units, model.get_layer("hidden").units) == (4, 5)
+    assert model.get_layer("dropout_1").rate == 0.2
+    assert model.input_shape == (None, WINDOW, N_FEATURES)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
 
 

@@ -26,6 +26,7 @@ from stockpipe.monitor import (
     score,
     summarize,
 )
+from stockpipe.universe import long_table
 
 STAGE = Path(__file__).resolve().parents[2] / "src" / "monitor.py"
 
@@ -312,11 +313,11 @@ def test_a_ticker_is_read_as_written(ticker):
      "got date, predicted_close"),
     (OLD_HEADER + "2024-01-03,2024-01-04,1,103.0,,102.0\n",
      "no ticker column (a history written before each forecast recorded its ticker): add ticker as the first "
-     "column, each row holding the data.ticker its forecast was made for"),
+     "column, each row holding the ticker its forecast was made for"),
     (HEADER + ",2024-01-03,2024-01-04,1,103.0,,102.0\n",
-     "column ticker has no value (expected a ticker as data.ticker spells it)"),
+     "column ticker has no value (expected a ticker as data.tickers spells it)"),
     (HEADER + "S&P 500,2024-01-03,2024-01-04,1,103.0,,102.0\n",
-     "column ticker has 'S&P 500' (expected a ticker as data.ticker spells it)"),
+     "column ticker has 'S&P 500' (expected a ticker as data.tickers spells it)"),
     (HEADER + "^GSPC,2024-01-03,2024-01-04,,103.0,,102.0\n", "integer"),
     (HEADER + "^GSPC,2024-01-03,04/01/2024,1,103.0,,102.0\n", "04/01/2024"),
 ], ids=["not a history", "no ticker column", "no ticker", "not a ticker", "no step", "day first"])
@@ -354,27 +355,74 @@ def test_a_forecast_csv_of_another_shape_is_refused(text, message):
     assert str(error.value) == message
 
 
-def run_stage(folder, forecast_text: str, ticker: str = TICKER,
-              prices: pd.DataFrame | None = None) -> subprocess.CompletedProcess:
-    """src/monitor.py run for real in ``folder`` with data.ticker ``ticker``, on a forecast made from ``prices``
-    (by default TICKER's up to the 3rd); history.csv in ``folder`` is read and extended."""
-    (folder / "params.yaml").write_text(f"data:\n  ticker: '{ticker}'\nmonitor:\n  window: 20\n  min_scored: 1\n",
-                                        encoding="utf-8")
-    (folder / "forecast.csv").write_text(forecast_text, encoding="utf-8")
-    write_parquet(up_to("2024-01-03") if prices is None else prices, folder / "prices.parquet")
-    (folder / "metrics.json").write_text(json.dumps(TEST), encoding="utf-8")
-    return subprocess.run([sys.executable, STAGE, "forecast.csv", "prices.parquet", "metrics.json", "--history",
-                           "history.csv", "--report", "monitor.json"], cwd=folder, capture_output=True, text=True,
+def write_batch(folder, batch: int, forecast_text: str, prices: dict[str, pd.DataFrame],
+                test: dict[str, dict]) -> None:
+    """One batch's files as predict, prepare and evaluate write them: the forecast CSV (a ticker column first),
+    the features parquet (each ticker's prices, in long format) and the test metrics JSON."""
+    for name in ("forecast", "features", "evaluate"):
+        (folder / name).mkdir(exist_ok=True)
+    (folder / "forecast" / f"batch_{batch}.csv").write_text(forecast_text, encoding="utf-8")
+    write_parquet(long_table(prices), folder / "features" / f"batch_{batch}.parquet")
+    (folder / "evaluate" / f"batch_{batch}.json").write_text(
+        json.dumps({"scope": "ticker", "tickers": test, "skipped": {}}), encoding="utf-8")
+
+
+def run_monitor(folder) -> subprocess.CompletedProcess:
+    """src/monitor.py run for real in ``folder`` on its batches; history.csv in ``folder`` is read and extended."""
+    (folder / "params.yaml").write_text("monitor:\n  window: 20\n  min_scored: 1\n", encoding="utf-8")
+    return subprocess.run([sys.executable, STAGE, "forecast", "features", "evaluate", "--history", "history.csv",
+                           "--report", "monitor.json"], cwd=folder, capture_output=True, text=True,
                           env={**os.environ, "STOCKPIPE_PARAMS": "params.yaml"}, timeout=120)
 
 
+def run_stage(folder, forecast_text: str, prices: dict[str, pd.DataFrame] | None = None,
+              test: dict[str, dict] | None = None) -> subprocess.CompletedProcess:
+    """The stage on one batch: ``forecast_text``, each ticker's ``prices`` (by default TICKER's up to the 3rd) and
+    ``test`` (by default TEST for each of them)."""
+    prices = {TICKER: up_to("2024-01-03")} if prices is None else prices
+    write_batch(folder, 0, forecast_text, prices, dict.fromkeys(prices, TEST) if test is None else test)
+    return run_monitor(folder)
+
+
 def test_the_stage_records_predicts_forecast(tmp_path):
-    result = run_stage(tmp_path, "date,predicted_close,lower,upper\n"
-                                 "2024-01-04,103.0,100.0,106.0\n2024-01-05,104.0,100.0,108.0\n")
+    result = run_stage(tmp_path, "ticker,date,predicted_close,lower,upper\n"
+                                 "^GSPC,2024-01-04,103.0,100.0,106.0\n^GSPC,2024-01-05,104.0,100.0,108.0\n")
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "history.csv").read_text(encoding="utf-8") == HEADER + (
         "^GSPC,2024-01-03,2024-01-04,1,103.000000,,102.000000\n^GSPC,2024-01-03,2024-01-05,2,104.000000,,102.000000\n")
+    report = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
+    assert (report["tickers_monitored"], report["drifting"], list(report["tickers"])) == (1, [], [TICKER])
+    assert report["tickers"][TICKER]["forecasts"] == 1
+
+
+def test_the_stage_monitors_every_ticker_of_every_batch_each_with_its_own_closes(tmp_path):
+    write_batch(tmp_path, 0, "ticker,date,predicted_close\n^GSPC,2024-01-04,103.0\nAAPL,2024-01-04,40.0\n",
+                {TICKER: up_to("2024-01-03"), OTHER: up_to("2024-01-03", OTHER_PRICES)}, {TICKER: TEST, OTHER: TEST})
+    write_batch(tmp_path, 1, "ticker,date,predicted_close\nMSFT,2024-01-09,50.0\n",
+                {"MSFT": PRICES.assign(close=[45.0, 46.0, 47.0, 48.0, 49.0])}, {"MSFT": TEST})
+
+    result = run_monitor(tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    # Each ticker's naive forecast is its own last close: 102 for ^GSPC, 39 for AAPL, 49 for MSFT.
+    assert (tmp_path / "history.csv").read_text(encoding="utf-8") == HEADER + (
+        "AAPL,2024-01-03,2024-01-04,1,40.000000,,39.000000\n"
+        "^GSPC,2024-01-03,2024-01-04,1,103.000000,,102.000000\n"
+        "MSFT,2024-01-08,2024-01-09,1,50.000000,,49.000000\n")
+    report = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
+    assert (report["tickers_monitored"], list(report["tickers"])) == (3, ["AAPL", "MSFT", "^GSPC"])
+
+
+def test_the_stage_leaves_out_a_ticker_without_test_metrics(tmp_path):
+    # A ticker that evaluate skipped has a forecast from no model it can be judged against.
+    result = run_stage(tmp_path, "ticker,date,predicted_close\n^GSPC,2024-01-04,103.0\nAAPL,2024-01-04,40.0\n",
+                       {TICKER: up_to("2024-01-03"), OTHER: up_to("2024-01-03", OTHER_PRICES)}, {TICKER: TEST})
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "history.csv").read_text(encoding="utf-8") == HEADER + (
+        "^GSPC,2024-01-03,2024-01-04,1,103.000000,,102.000000\n")
+    assert list(json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))["tickers"]) == [TICKER]
 
 
 # The committed history after the pipeline is switched to another stock: ^GSPC forecasts made on the 3rd,
@@ -392,14 +440,14 @@ def gspc_lines(history_text: str) -> str:
 def test_the_stage_scores_and_reports_its_own_ticker_only(tmp_path):
     (tmp_path / "history.csv").write_text(HEADER + GSPC_LINES, encoding="utf-8")
     # AAPL's forecast made on the 3rd, for the same days as ^GSPC's.
-    first = run_stage(tmp_path, "date,predicted_close\n2024-01-04,40.0\n2024-01-05,41.0\n2024-01-08,43.0\n",
-                      OTHER, up_to("2024-01-03", OTHER_PRICES))
+    first = run_stage(tmp_path, "ticker,date,predicted_close\nAAPL,2024-01-04,40.0\nAAPL,2024-01-05,41.0\n"
+                                "AAPL,2024-01-08,43.0\n", {OTHER: up_to("2024-01-03", OTHER_PRICES)})
     assert first.returncode == 0, first.stderr
     assert "4 rows of other tickers (^GSPC) kept as they were" in first.stderr
 
     # Two sessions later: AAPL closed at 41 on the 4th and 42 on the 5th.
-    second = run_stage(tmp_path, "date,predicted_close\n2024-01-08,44.0\n2024-01-09,45.0\n",
-                       OTHER, up_to("2024-01-05", OTHER_PRICES))
+    second = run_stage(tmp_path, "ticker,date,predicted_close\nAAPL,2024-01-08,44.0\nAAPL,2024-01-09,45.0\n",
+                       {OTHER: up_to("2024-01-05", OTHER_PRICES)})
 
     assert second.returncode == 0, second.stderr
     text = (tmp_path / "history.csv").read_text(encoding="utf-8")
@@ -415,7 +463,9 @@ def test_the_stage_scores_and_reports_its_own_ticker_only(tmp_path):
         "^GSPC,2024-01-03,2024-01-08,3,4720.000000,,4704.810059\n"
         "AAPL,2024-01-05,2024-01-08,1,44.000000,,42.000000\n"
         "AAPL,2024-01-05,2024-01-09,2,45.000000,,42.000000\n")
-    report = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
+    monitor = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
+    assert (monitor["tickers_monitored"], list(monitor["tickers"])) == (1, [OTHER])
+    report = monitor["tickers"][OTHER]
     # AAPL's first step: 40 against 41, naive 39; its second 41 against 42. ^GSPC's scored row is not counted.
     assert (report["ticker"], report["forecasts"], report["forecasts_scored"], report["n_scored"]) == (OTHER, 2, 1, 2)
     assert (report["last_forecast_made_on"], report["last_scored_date"]) == ("2024-01-05", "2024-01-05")
@@ -429,24 +479,27 @@ def test_the_stage_refuses_a_history_without_its_ticker_column_and_writes_nothin
     old = OLD_HEADER + "2024-01-03,2024-01-04,1,4710.000000,,4704.810059\n"
     (tmp_path / "history.csv").write_text(old, encoding="utf-8")
 
-    result = run_stage(tmp_path, "date,predicted_close\n2024-01-04,40.0\n", OTHER, up_to("2024-01-03", OTHER_PRICES))
+    result = run_stage(tmp_path, "ticker,date,predicted_close\nAAPL,2024-01-04,40.0\n",
+                       {OTHER: up_to("2024-01-03", OTHER_PRICES)})
 
     assert result.returncode == 1
     assert result.stderr == (
         "error: history.csv: no ticker column (a history written before each forecast recorded its ticker): add "
-        "ticker as the first column, each row holding the data.ticker its forecast was made for\n")
+        "ticker as the first column, each row holding the ticker its forecast was made for\n")
     assert (tmp_path / "history.csv").read_text(encoding="utf-8") == old
     assert not (tmp_path / "monitor.json").exists()
 
 
 @pytest.mark.parametrize(("text", "problem"), [
     ("", "empty file (expected a header line, then one line per row)"),
-    ("day,predicted_close\n2024-01-04,103.0\n",
+    ("ticker,day,predicted_close\n^GSPC,2024-01-04,103.0\n",
      "expected the columns date, predicted_close (as predict writes them), got day, predicted_close"),
-], ids=["empty", "no date column"])
+    ("date,predicted_close\n2024-01-04,103.0\n",
+     "no ticker column (expected ticker, date, predicted_close, ... as predict writes them; rerun predict)"),
+], ids=["empty", "no date column", "no ticker column"])
 def test_the_stage_refuses_a_bad_forecast_file_in_one_line_and_writes_nothing(tmp_path, text, problem):
     result = run_stage(tmp_path, text)
 
     assert result.returncode == 1
-    assert result.stderr == f"error: forecast.csv: {problem}\n"
+    assert result.stderr == f"error: forecast/batch_0.csv: {problem}\n"
     assert not (tmp_path / "history.csv").exists() and not (tmp_path / "monitor.json").exists()

@@ -18,11 +18,13 @@ def test_project_params_file_loads_with_its_values():
 
     assert params.seed == 42
     assert params.data.source == "sample"
+    assert (params.data.tickers, params.data.batches, params.data.on_error) == (["^GSPC"], [0], "auto")
     assert params.data.exchange == "XNYS"
     assert params.features.sma_windows == [10, 20, 50]
     assert params.features.macd.slow == 26
     assert params.split.test_size == 0.2
     assert params.model.dropout == 0.1
+    assert params.model.scope == "ticker"
     assert params.predict.horizon == 5
     assert params.news.source == ["none"]
     assert (params.sentiment.lexicon, params.sentiment.halflife) == ("vader_finance", 5.0)
@@ -62,7 +64,13 @@ def test_unknown_key_suggests_the_closest_known_key(raw, message):
         ({"data": None}, r"data: Input should be a valid dictionary"),
         ({"model": {"target": "price"}}, r"model\.target: Input should be 'log_return' or 'close' \(got 'price'\)"),
         ({"data": {"date_format": "ymd"}}, r"data\.date_format: Input should be 'auto', 'iso', 'dayfirst' or"),
-        ({"data": {"ticker": "AA PL"}}, r"data\.ticker: String should match pattern"),
+        # The key names the list item, not pydantic's branch of `list or "all"` (list[constrained-str]).
+        ({"data": {"tickers": ["AA PL"]}}, r"data\.tickers\.0: String should match pattern .* \(got 'AA PL'\)$"),
+        ({"data": {"tickers": "AA PL"}}, r"data\.tickers\.0: String should match pattern .* \(got 'AA PL'\)$"),
+        ({"data": {"tickers": 5}}, r"data\.tickers: Input should be a valid list \(got 5\)$"),
+        ({"data": {"on_error": "ignore"}},
+         r"data\.on_error: Input should be 'auto', 'stop' or 'skip' \(got 'ignore'\)"),
+        ({"model": {"scope": "pooled"}}, r"model\.scope: Input should be 'ticker' or 'global' \(got 'pooled'\)"),
     ],
 )
 def test_wrong_type_or_value_names_key_and_value(raw, message):
@@ -77,7 +85,8 @@ def test_wrong_type_or_value_names_key_and_value(raw, message):
         ({"train": {"epochs": True}}, r"train\.epochs: expected a number or text, not a YAML true/false"),
         ({"model": {"dropout": False}}, r"model\.dropout: expected a number or text, not a YAML true/false"),
         ({"features": {"sma_windows": [True, 5]}}, r"features\.sma_windows: expected a number or text"),
-        ({"data": {"ticker": True}}, r"data\.ticker: expected a number or text, not a YAML true/false"),
+        ({"data": {"tickers": True}}, r"data\.tickers: expected a number or text, not a YAML true/false"),
+        ({"data": {"tickers": ["AAPL", True]}}, r"data\.tickers: expected a number or text, not a YAML true/false"),
     ],
 )
 def test_yaml_booleans_are_refused(raw, message):
@@ -141,10 +150,12 @@ def test_rules_across_keys_name_the_keys(raw, message):
 
 
 def test_csv_source_with_a_path_is_accepted():
-    params = parse_params({"data": {"source": "csv", "path": "data/external/aapl.csv", "ticker": "AAPL"}})
+    # One ticker needs no {ticker} in its path.
+    params = parse_params({"data": {"source": "csv", "path": "data/external/aapl.csv", "tickers": "AAPL"}})
 
     assert params.data.path == "data/external/aapl.csv"
-    assert params.data.ticker == "AAPL"
+    assert params.data.tickers == ["AAPL"]
+    assert params.data.path_for("AAPL") == "data/external/aapl.csv"
 
 
 def test_start_and_end_accept_unquoted_yaml_dates(tmp_path):
@@ -261,7 +272,13 @@ def test_features_section_builds_from_keywords():
         ({"refresh": ["news"]}, r"data\.refresh\.0: Input should be 'prices' \(got 'news'\)"),
         ({"adjusted": "no"}, r"data\.adjusted: Input should be a valid boolean \(got 'no'\)"),
         ({"base_url": "http://proxy/?x=1"}, r"data\.base_url: String should match pattern"),
-        ({"ticker": "AAPL&apikey=x"}, r"data\.ticker: String should match pattern"),
+        ({"tickers": ["AAPL&apikey=x"]}, r"data\.tickers\.\S*0: String should match pattern"),
+        ({"tickers": "all", "source": "yahoo", "end": "2020-01-31"},
+         r"data: data\.tickers: all means every file data\.path matches, which needs data\.source csv or sample, "
+         r"not 'yahoo'; list the tickers$"),
+        ({"tickers": "all", "source": "stooq", "end": "2020-01-31"}, r"data: data\.tickers: all .* not 'stooq'"),
+        ({"tickers": "all", "source": "alphavantage", "end": None, "refresh": ["prices"]},
+         r"data: data\.tickers: all .* not 'alphavantage'"),
     ],
 )
 def test_live_source_settings_must_agree(data, message):
@@ -274,7 +291,8 @@ def test_live_source_settings_must_agree(data, message):
     [
         {"source": "yahoo", "end": "2020-01-31", "adjusted": False, "base_url": "http://127.0.0.1:8080/yahoo"},
         {"source": "alphavantage", "end": None, "refresh": ["prices"]},
-        {"source": "stooq", "ticker": "^SPX", "end": "2020-01-31"},
+        {"source": "stooq", "tickers": "^SPX", "end": "2020-01-31"},
+        {"source": "yahoo", "tickers": ["AAPL", "MSFT"], "end": "2020-01-31"},
     ],
 )
 def test_consistent_live_source_settings_are_accepted(data):
@@ -375,26 +393,101 @@ def test_bad_monitor_settings_name_the_key(monitor, message):
         parse_params({"monitor": monitor})
 
 
-def test_tickers_must_not_repeat_the_main_ticker():
-    with pytest.raises(PipelineError, match=r"data.tickers repeats \^GSPC \(data.ticker is modelled already\)"):
-        parse_params({"data": {"tickers": ["^IXIC", "^GSPC"]}})
+def test_tickers_are_a_list_all_or_one_name():
+    assert parse_params({}).data.tickers == ["^GSPC"]
+    assert parse_params({"data": {"tickers": ["AAPL", "MSFT", "^GSPC"]}}).data.tickers == ["AAPL", "MSFT", "^GSPC"]
+    assert parse_params({"data": {"tickers": "all"}}).data.tickers == "all"
+    # One name other than all is a list of one; ALL is a ticker (Allstate), not the keyword.
+    assert parse_params({"data": {"tickers": "AAPL"}}).data.tickers == ["AAPL"]
+    assert parse_params({"data": {"tickers": "ALL"}}).data.tickers == ["ALL"]
+
+
+@pytest.mark.parametrize(
+    ("tickers", "message"),
+    [
+        (["AAPL", "AAPL"], r"data: data\.tickers repeats AAPL; list each ticker once$"),
+        (["^IXIC", "B", "^GSPC", "B", "^IXIC"], r"data: data\.tickers repeats B, \^IXIC; list each ticker once$"),
+        ([], r"data\.tickers: Value should have at least 1 item after validation, not 0 \(got \[\]\)$"),
+    ],
+)
+def test_tickers_are_listed_once_each_and_at_least_one(tickers, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"data": {"tickers": tickers}})
 
 
 def test_tickers_with_a_csv_source_need_a_path_per_ticker():
-    with pytest.raises(PipelineError, match=r"needs \{ticker\} in data.path"):
-        parse_params({"data": {"source": "csv", "path": "data/external/one.csv", "tickers": ["AAPL"]}})
-    data = parse_params({"data": {"source": "csv", "path": "data/external/{ticker}.csv", "tickers": ["AAPL"]}}).data
+    message = (r"^params\.yaml: data: data\.tickers with more than one ticker and data\.source 'csv' needs \{ticker\} "
+               r"in data\.path, e\.g\. data/external/\{ticker\}\.csv$")
+    for tickers in (["AAPL", "MSFT"], "all"):
+        with pytest.raises(PipelineError, match=message):
+            parse_params({"data": {"source": "csv", "path": "data/external/one.csv", "tickers": tickers}})
+    each = {"source": "csv", "path": "data/external/{ticker}.csv"}
+    data = parse_params({"data": {**each, "tickers": ["AAPL", "MSFT"]}}).data
     assert data.path_for("AAPL") == "data/external/AAPL.csv"
+    assert data.path_for("MSFT") == "data/external/MSFT.csv"
+    assert parse_params({"data": {**each, "tickers": "all"}}).data.tickers == "all"
 
 
-def test_a_ticker_in_the_list_is_checked_like_the_main_one():
-    with pytest.raises(PipelineError, match=r"data.tickers.0"):
-        parse_params({"data": {"tickers": ["AAPL&range=max"]}})
+def test_all_is_allowed_with_the_sample_and_csv_sources_only():
+    assert parse_params({"data": {"source": "sample", "tickers": "all"}}).data.tickers == "all"
+    data = parse_params({"data": {"source": "csv", "path": "prices/{ticker}.csv", "tickers": "all"}}).data
+    assert (data.source, data.tickers) == ("csv", "all")
+
+
+def test_a_ticker_in_the_list_is_checked_like_a_single_one():
+    with pytest.raises(PipelineError, match=r"^params\.yaml: data\.tickers\.\S*1: String should match pattern .* "
+                                            r"\(got 'AAPL&range=max'\)$"):
+        parse_params({"data": {"tickers": ["MSFT", "AAPL&range=max"]}})
+
+
+@pytest.mark.parametrize("batches", [[0], [0, 1], list(range(8)), list(range(256))])
+def test_batches_are_the_numbers_zero_to_n_minus_one(batches):
+    assert parse_params({"data": {"batches": batches}}).data.batches == batches
+
+
+@pytest.mark.parametrize(
+    ("batches", "message"),
+    [
+        ([1], r"data: data\.batches must be the batch numbers 0 \.\. n-1 in order, e\.g\. \[0, 1, 2, 3\] "
+              r"\(got \[1\]\)$"),
+        ([0, 2], r"data: data\.batches must be the batch numbers 0 \.\. n-1 in order, .* \(got \[0, 2\]\)$"),
+        ([1, 0], r"data: data\.batches must be the batch numbers 0 \.\. n-1 in order, .* \(got \[1, 0\]\)$"),
+        ([0, 0], r"data: data\.batches must be the batch numbers 0 \.\. n-1 in order, .* \(got \[0, 0\]\)$"),
+        ([], r"data\.batches: List should have at least 1 item after validation, not 0"),
+        (list(range(257)), r"data\.batches: List should have at most 256 items after validation, not 257"),
+        ([0, True], r"data\.batches: expected a number or text, not a YAML true/false"),
+    ],
+)
+def test_bad_batches_are_refused(batches, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params({"data": {"batches": batches}})
+
+
+@pytest.mark.parametrize(
+    ("on_error", "tickers", "skip"),
+    [
+        ("auto", ["AAPL", "MSFT"], False),  # a list: the tickers asked for by name, so one failing stops the stage
+        ("auto", "all", True),  # all: whatever files there are, so a bad one is left out and listed
+        ("stop", "all", False),
+        ("skip", ["AAPL"], True),
+        ("stop", ["AAPL"], False),
+        ("skip", "all", True),
+    ],
+)
+def test_skip_failing_follows_on_error_and_auto_skips_for_all_only(on_error, tickers, skip):
+    data = parse_params({"data": {"on_error": on_error, "tickers": tickers}}).data
+
+    assert data.skip_failing is skip
+
+
+def test_model_scope_is_ticker_or_global():
+    assert parse_params({}).model.scope == "ticker"
+    assert parse_params({"model": {"scope": "global"}}).model.scope == "global"
 
 
 def test_the_params_file_can_come_from_the_environment(tmp_path, monkeypatch):
     other = tmp_path / "ticker.yaml"
-    other.write_text("data:\n  ticker: ^IXIC\n")
+    other.write_text("data:\n  tickers: ^IXIC\n")
     monkeypatch.setenv("STOCKPIPE_PARAMS", str(other))
 
-    assert load_params().data.ticker == "^IXIC"
+    assert load_params().data.tickers == ["^IXIC"]

@@ -6,7 +6,8 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.prices import detect_date_format, filter_range, load_sample, read_price_csv
+from stockpipe.params import parse_params
+from stockpipe.prices import detect_date_format, filter_range, load_sample, matching_tickers, read_price_csv, universe
 
 
 def write(tmp_path, text, name="prices.csv"):
@@ -213,3 +214,74 @@ def test_real_day_first_file_is_detected_and_read(shared_data):
     assert prices[col.DATE].min() == pd.Timestamp("2008-08-08")
     assert prices[col.DATE].max() == pd.Timestamp("2016-07-01")
     assert prices[col.CLOSE].iloc[0] == pytest.approx(17949.36914)
+
+
+def price_files(folder, *names):
+    """Empty files named ``names`` in ``folder``: matching_tickers looks at file names only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text("", encoding="utf-8")
+    return folder
+
+
+def test_matching_tickers_are_every_file_data_path_matches_sorted(tmp_path):
+    folder = price_files(tmp_path / "external", "MSFT.csv", "^GSPC.csv", "AAPL.csv", "BRK.B.csv",
+                         "notes.txt", "AAPL.csv.bak", "README.md")
+    (folder / "OLD.csv").mkdir()  # a folder, not a file
+
+    assert matching_tickers(str(folder / "{ticker}.csv")) == ["AAPL", "BRK.B", "MSFT", "^GSPC"]
+
+
+def test_matching_tickers_with_text_around_the_ticker(tmp_path):
+    price_files(tmp_path, "prices_AAPL_daily.csv", "prices_MSFT_daily.csv", "prices_AAPL_weekly.csv",
+                "AAPL_daily.csv", "prices__daily.csv")
+
+    # "prices__daily.csv" gives no ticker: {ticker} stands for at least one character.
+    assert matching_tickers(str(tmp_path / "prices_{ticker}_daily.csv")) == ["AAPL", "MSFT"]
+
+
+def test_matching_tickers_finding_no_file_is_an_error(tmp_path):
+    price_files(tmp_path, "AAPL.txt")
+    pattern = str(tmp_path / "{ticker}.csv")
+
+    with pytest.raises(PipelineError) as error:
+        matching_tickers(pattern)
+
+    assert str(error.value) == f"params.yaml: data.tickers: all found no file matching data.path {pattern!r}"
+    with pytest.raises(PipelineError, match="found no file matching"):
+        matching_tickers(str(tmp_path / "missing" / "{ticker}.csv"))
+
+
+@pytest.mark.parametrize("pattern", ["{ticker}/prices.csv", "data/{ticker}/{ticker}.csv", "data/prices.csv",
+                                     "data/{ticker}{ticker}.csv"])
+def test_matching_tickers_needs_ticker_once_in_the_file_name(tmp_path, pattern):
+    with pytest.raises(PipelineError) as error:
+        matching_tickers(str(tmp_path / pattern))
+
+    assert str(error.value) == (f"params.yaml: data.tickers: all needs {{ticker}} once, in the file name of "
+                                f"data.path (got {str(tmp_path / pattern)!r})")
+
+
+def test_matching_tickers_refuses_file_names_that_are_not_tickers(tmp_path):
+    price_files(tmp_path, "AAPL.csv", "S&P 500.csv")
+
+    with pytest.raises(PipelineError, match=r"file names give tickers that are not tickers \(S&P 500\)"):
+        matching_tickers(str(tmp_path / "{ticker}.csv"))
+
+
+def test_universe_of_a_list_is_the_list_in_its_order():
+    data = parse_params({"data": {"tickers": ["MSFT", "AAPL"]}}).data
+
+    assert universe(data) == ["MSFT", "AAPL"]
+    assert universe(parse_params({}).data) == ["^GSPC"]
+
+
+def test_universe_of_all_with_the_sample_is_both_sample_series():
+    assert universe(parse_params({"data": {"tickers": "all"}}).data) == ["^GSPC", "^IXIC"]
+
+
+def test_universe_of_all_with_csv_is_every_matching_file(tmp_path):
+    price_files(tmp_path, "MSFT.csv", "AAPL.csv", "AAPL.json")
+    data = parse_params({"data": {"source": "csv", "path": str(tmp_path / "{ticker}.csv"), "tickers": "all"}}).data
+
+    assert universe(data) == ["AAPL", "MSFT"]

@@ -164,14 +164,15 @@ def test_report_puts_the_live_forecasts_before_the_forecast():
     assert "### Live forecasts" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST)
 
 
-# The script, for real: a one-stage pipeline whose metrics follow train.lr (rmse = 10 * lr against a
-# naive rmse of 5, so lr 0.4 gives skill +0.2 and lr 0.6 gives skill -0.2).
+# The script, for real: a one-stage pipeline whose summary of one ticker follows train.lr (rmse = 10 * lr
+# against a naive rmse of 5, so lr 0.4 gives skill +0.2 and lr 0.6 gives skill -0.2).
 STAGE_CODE = (
     "import json, yaml; "
     "lr = yaml.safe_load(open('params.yaml'))['train']['lr']; "
-    "rmse = round(10 * lr, 6); "
-    "json.dump({'rmse': rmse, 'naive_rmse': 5.0, 'skill': round(1 - rmse / 5.0, 6)}, "
-    "open('metrics/metrics.json', 'w'))"
+    "rmse = round(10 * lr, 6); skill = round(1 - rmse / 5.0, 6); "
+    "json.dump({'count': 1, 'beat_naive': int(skill > 0), 'median_skill': skill, 'pooled_skill': skill, "
+    "'tickers': {'^GSPC': {'rmse': rmse, 'naive_rmse': 5.0, 'skill': skill}}}, "
+    "open('metrics/summary.json', 'w'))"
 )
 
 
@@ -193,11 +194,12 @@ def tiny_repo(tmp_path_factory) -> tuple[Path, dict, str]:
                 "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})
     dvc = Path(sys.executable).parent / "dvc"
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    (repo / "metrics").mkdir()
-    (repo / "metrics" / "forecast.csv").write_text("date,predicted_close\n2019-01-02,101.234567\n")
+    (repo / "metrics" / "forecast").mkdir(parents=True)
+    (repo / "metrics" / "forecast" / "batch_0.csv").write_text(
+        "ticker,date,predicted_close\n^GSPC,2019-01-02,101.234567\n")
     (repo / "params.yaml").write_text("train:\n  lr: 0.4\n")
     stage = {"cmd": f"{shlex.quote(sys.executable)} -c {shlex.quote(STAGE_CODE)}", "params": ["train.lr"],
-             "metrics": [{"metrics/metrics.json": {"cache": False}}]}
+             "metrics": [{"metrics/summary.json": {"cache": False}}]}
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"evaluate": stage}}))
     run([*git, "init", "-q", "-b", "main"], repo, env)
     run([dvc, "init", "-q"], repo, env)
@@ -214,15 +216,18 @@ def tiny_repo(tmp_path_factory) -> tuple[Path, dict, str]:
 def test_script_reports_the_changed_param_and_metrics(tiny_repo):
     repo, env, first = tiny_repo
     report = run([sys.executable, SCRIPT, "--base", first], repo, env).stdout
-    assert json.loads((repo / "metrics" / "metrics.json").read_text())["skill"] == -0.2
-    assert "**The model LOSES to the naive 'tomorrow = today' forecast: skill -0.200" in report
+    assert json.loads((repo / "metrics" / "summary.json").read_text())["tickers"]["^GSPC"]["skill"] == -0.2
+    # One ticker: its own verdict.
+    assert "**^GSPC: The model LOSES to the naive 'tomorrow = today' forecast: skill -0.200" in report
     params_rows = [line.split("|")[1:-1] for line in report.splitlines() if "train.lr" in line]
     assert [[cell.strip() for cell in row] for row in params_rows] == [["params.yaml", "train.lr", "0.4", "0.6"]]
     metric_rows = {cells[2].strip(): [cell.strip() for cell in cells[3:6]]
                    for cells in (line.split("|") for line in report.splitlines())
-                   if len(cells) > 3 and cells[1].strip() == "metrics/metrics.json"}
-    assert metric_rows == {"rmse": ["4.0", "6.0", "2.0"], "skill": ["0.2", "-0.2", "-0.4"]}
-    assert "| 2019-01-02 | 101.23 |" in report
+                   if len(cells) > 3 and cells[1].strip() == "metrics/summary.json"}
+    assert metric_rows == {"beat_naive": ["1", "0", "-1"], "median_skill": ["0.2", "-0.2", "-0.4"],
+                           "pooled_skill": ["0.2", "-0.2", "-0.4"], "tickers.^GSPC.rmse": ["4.0", "6.0", "2.0"],
+                           "tickers.^GSPC.skill": ["0.2", "-0.2", "-0.4"]}
+    assert "| ^GSPC | 2019-01-02 | 101.23 |" in report
 
 
 @pytest.mark.pipeline

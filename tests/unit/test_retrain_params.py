@@ -14,7 +14,7 @@ seed: 42
 
 data:
   source: yahoo         # the provider
-  ticker: AAPL
+  tickers: [AAPL, MSFT]
   end: 2024-12-31       # pinned: downloaded once
   adjusted: true
 
@@ -38,7 +38,8 @@ def test_a_pinned_live_source_is_moved_to_the_latest_session_keeping_comments(tm
     assert path.read_text(encoding="utf-8") == PINNED_YAHOO.replace(
         "  end: 2024-12-31       # pinned: downloaded once\n  adjusted: true\n",
         "  end: null             # pinned: downloaded once\n  refresh: [prices]\n  adjusted: true\n")
-    assert "data.end 2024-12-31 -> null, data.refresh -> [prices]: yahoo AAPL" in result.stderr
+    assert ("data.end 2024-12-31 -> null, data.refresh -> [prices]: yahoo AAPL, MSFT up to the latest session"
+            in result.stderr)
 
 
 def test_a_live_source_already_refreshing_is_left_byte_for_byte(tmp_path):

@@ -194,17 +194,23 @@ def test_empty_news_gives_the_empty_table(finance):
 def test_the_stage_without_headlines_writes_empty_tables_and_never_imports_nltk(tmp_path):
     # news.source: none is the default, and importing NLTK alone takes over a second.
     empty_news().to_parquet(tmp_path / "news.parquet", index=False)
-    (tmp_path / "params.yaml").write_text("sentiment:\n  lexicon: vader_finance\n", encoding="utf-8")
+    (tmp_path / "params.yaml").write_text("data:\n  batches: [0, 1]\nsentiment:\n  lexicon: vader_finance\n",
+                                          encoding="utf-8")
     run_stage_and_list_nltk = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
                                "run_name='__main__'); print([name for name in sys.modules if name.startswith('nltk')])")
 
     result = subprocess.run(
-        [sys.executable, "-c", run_stage_and_list_nltk, str(SRC / "sentiment.py"), "news.parquet", "daily.parquet",
+        [sys.executable, "-c", run_stage_and_list_nltk, str(SRC / "sentiment.py"), "news.parquet", "daily",
          "--cache", "cache.parquet"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, check=True)
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC), "STOCKPIPE_PARAMS": "params.yaml"},
+        capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "[]"
-    daily = read_parquet(tmp_path / "daily.parquet")
+    # One file per batch, each a long table with no rows: the ticker column, then the daily sentiment's.
+    assert sorted(path.name for path in (tmp_path / "daily").iterdir()) == ["batch_0.parquet", "batch_1.parquet"]
+    for batch in (0, 1):
+        daily = read_parquet(tmp_path / "daily" / f"batch_{batch}.parquet")
+        assert daily.empty and list(daily.columns) == [col.TICKER, col.SESSION, *col.SENTIMENT_COLUMNS]
+        assert daily.drop(columns=col.TICKER).dtypes.to_dict() == empty_daily().dtypes.to_dict()
     cache = read_parquet(tmp_path / "cache.parquet")
-    assert daily.empty and daily.dtypes.to_dict() == empty_daily().dtypes.to_dict()
     assert cache.empty and cache.dtypes.to_dict() == empty_cache().dtypes.to_dict()
