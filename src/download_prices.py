@@ -98,7 +98,8 @@ def main() -> None:
         members = [ticker for ticker in frames if batch is None or batch_of(ticker, n_batches) == batch]
         # attrs travel in the parquet file: what was read and which tickers were left out, for the reports.
         table = long_table({ticker: frames[ticker] for ticker in members})
-        table.attrs = {**labels, "read": {ticker: read[ticker] for ticker in members if ticker in read},
+        table.attrs = {**labels, "skip_failing": data.skip_failing,
+                       "read": {ticker: read[ticker] for ticker in members if ticker in read},
                        "skipped": {ticker: reason for ticker, reason in skipped.items()
                                    if batch is None or batch_of(ticker, n_batches) == batch}}
         return table

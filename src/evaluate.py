@@ -28,10 +28,11 @@ from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv, w
 from stockpipe.metrics import check_ma_window_fits
 from stockpipe.params import load_params
 from stockpipe.splitting import Fold, walk_forward_folds
-from stockpipe.universe import by_ticker, long_table, run_each
+from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 from stockpipe.windows import ModelSpec, predict_prices, target_rows
 
 log = logging.getLogger("evaluate")
+PREDICTION_COLUMNS = [col.DATE, col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD]
 
 
 def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, spec_dir: Path,
@@ -91,10 +92,11 @@ def main() -> None:
         return evaluate_ticker(series[ticker], params, *ticker_dirs(scope, Path(args.ticker_models),
                                                                     Path(args.global_models), ticker))
 
-    results = run_each(series, evaluate, params.data.skip_failing, "evaluate", skipped)
+    results = run_each(series, evaluate, skips_failing(table), "evaluate", skipped)
     write_json({"scope": scope, "tickers": {ticker: metrics for ticker, (metrics, _) in results.items()},
                 "skipped": dict(sorted(skipped.items()))}, args.metrics)
-    write_csv(long_table({ticker: frame for ticker, (_, frame) in results.items()}), args.predictions)
+    empty = pd.DataFrame({name: pd.Series(dtype="object") for name in PREDICTION_COLUMNS})
+    write_csv(long_table({ticker: frame for ticker, (_, frame) in results.items()}, empty=empty), args.predictions)
     for ticker, (metrics, _) in results.items():
         verdict = "beats" if metrics["beats_naive"] else "LOSES TO"
         log.info("%s: test rmse %.3f vs naive %.3f: skill %+.4f, the model %s the naive forecast; %.0f%% intervals "

@@ -15,10 +15,11 @@ from stockpipe.inference import load_forecaster
 from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv
 from stockpipe.metrics import conformal_halfwidth
 from stockpipe.params import load_params
-from stockpipe.universe import by_ticker, long_table, run_each
+from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 from stockpipe.windows import ModelSpec
 
 log = logging.getLogger("predict")
+FORECAST_COLUMNS = [col.DATE, col.PREDICTED_CLOSE, col.LOWER, col.UPPER]
 
 
 def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> pd.DataFrame:
@@ -48,15 +49,16 @@ def main() -> None:
     trained = read_json_object(Path(args.global_models if scope == "global" else args.ticker_models) / "trained.json")
     if trained["scope"] != scope:
         raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
-    series = {ticker: rows for ticker, rows in by_ticker(read_parquet(args.features)).items()
-              if ticker in trained["tickers"]}
+    table = read_parquet(args.features)
+    series = {ticker: rows for ticker, rows in by_ticker(table).items() if ticker in trained["tickers"]}
 
     def forecast(ticker: str) -> pd.DataFrame:
         return forecast_ticker(series[ticker], params, *ticker_dirs(scope, Path(args.ticker_models),
                                                                     Path(args.global_models), ticker))
 
-    forecasts = run_each(series, forecast, params.data.skip_failing, "predict", {})
-    write_csv(long_table(forecasts), args.out)
+    forecasts = run_each(series, forecast, skips_failing(table), "predict", {})
+    empty = pd.DataFrame({name: pd.Series(dtype="object") for name in FORECAST_COLUMNS})
+    write_csv(long_table(forecasts, empty=empty), args.out)
     for ticker, frame in forecasts.items():
         log.info("%s: last close %.2f on %s; %d-session forecast %s .. %s ends at %.2f (%.0f%% interval %.2f .. %.2f)",
                  ticker, series[ticker][col.CLOSE].iloc[-1], series[ticker][col.DATE].iloc[-1].date(), len(frame),

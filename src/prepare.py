@@ -16,7 +16,7 @@ from stockpipe.features import build_features
 from stockpipe.io import read_parquet, run_stage, write_json, write_parquet
 from stockpipe.params import load_params
 from stockpipe.splitting import chronological_split
-from stockpipe.universe import by_ticker, long_table, run_each
+from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 
 log = logging.getLogger("prepare")
 
@@ -49,10 +49,10 @@ def main() -> None:
         return pd.concat([part.assign(**{col.PART: name}) for name, part in parts.items()], ignore_index=True)
 
     series = by_ticker(raw)
-    tables = run_each(series, lambda ticker: prepare(ticker, series[ticker]), params.data.skip_failing, "prepare",
+    tables = run_each(series, lambda ticker: prepare(ticker, series[ticker]), skips_failing(raw), "prepare",
                       skipped)
     table = long_table(tables)
-    table.attrs = {"skipped": skipped}
+    table.attrs = {"skip_failing": skips_failing(raw), "skipped": skipped}
     write_parquet(table, args.out)
     write_json({"tickers": reports, "skipped": skipped}, args.report)
     repairs = {}

@@ -14,7 +14,7 @@ from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_o
 from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
-from stockpipe.universe import by_ticker, run_each
+from stockpipe.universe import by_ticker, run_each, skips_failing
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns, zeroed_inputs
 
 log = logging.getLogger("train")
@@ -76,7 +76,7 @@ def main() -> None:
         kernels = recurrent_kernels(model_from_params(params.model, params.train, 1))
         log.info("recurrent kernels: %s", ", ".join(kernels) or "none")
         histories = run_each(series, lambda ticker: train_ticker(ticker, series[ticker], params, model_dir / ticker),
-                             params.data.skip_failing, "train", skipped)
+                             skips_failing(table), "train", skipped)
         for ticker, history in histories.items():
             write_json(history, model_dir / ticker / "history.json")
         write_json({"scope": "ticker", "tickers": list(histories), "skipped": skipped}, model_dir / "trained.json")

@@ -20,7 +20,7 @@ from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
-from stockpipe.universe import by_ticker, run_each
+from stockpipe.universe import by_ticker, run_each, skips_failing
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns
 
 log = logging.getLogger("train_global")
@@ -50,10 +50,11 @@ def main() -> None:
         )
 
         configure_threads()
-        series, skipped = {}, {}
+        series, skipped, skip = {}, {}, False
         for path in sorted(Path(args.features_dir).glob("batch_*.parquet")):
             table = read_parquet(path)
             skipped.update(table.attrs.get("skipped", {}))
+            skip = skip or skips_failing(table)
             series.update(by_ticker(table))
         inputs = input_columns(params.features, model_params.target)
 
@@ -62,7 +63,7 @@ def main() -> None:
             check_window_fits(model_params.window, folds[0].train_stop)
             return folds
 
-        folds = run_each(sorted(series), folds_of, params.data.skip_failing, "train_global", skipped)
+        folds = run_each(sorted(series), folds_of, skip, "train_global", skipped)
         if not folds:
             raise PipelineError("no ticker has enough rows to train on (see the skipped tickers in the log)")
         seeds = seed_values(params.seed, train_params.seeds)

@@ -34,6 +34,16 @@ def batch_members(tickers: Iterable[str], batch: int, n_batches: int) -> list[st
     return [ticker for ticker in tickers if batch_of(ticker, n_batches) == batch]
 
 
+def skips_failing(table: pd.DataFrame) -> bool:
+    """Whether the stages after download_prices skip a failing ticker: the policy it resolved from
+    data.on_error and data.tickers, carried in each batch file's attrs.
+
+    Carried rather than read from params.yaml, so that the per-batch stages need not depend on
+    data.tickers: adding a ticker to the list then reruns only its batch's stages.
+    """
+    return bool(table.attrs.get("skip_failing", False))
+
+
 def run_each(tickers: Iterable[str], work: Callable[[str], T], skip: bool, stage: str,
              skipped: dict[str, str]) -> dict[str, T]:
     """``work`` for each ticker; a ticker whose work raises PipelineError stops the stage or is skipped.

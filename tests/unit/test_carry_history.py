@@ -108,5 +108,5 @@ def test_a_history_without_its_ticker_column_fails_with_one_line_and_merges_noth
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {without}: no ticker column (a history written before each forecast recorded its ticker): add "
-        "ticker as the first column, each row holding the data.ticker its forecast was made for"]
+        "ticker as the first column, each row holding the ticker its forecast was made for"]
     assert history.read_text() == before

@@ -10,7 +10,7 @@ import pytest
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_parquet, write_parquet
-from stockpipe.universe import batch_members, batch_of, by_ticker, long_table, run_each
+from stockpipe.universe import batch_members, batch_of, by_ticker, long_table, run_each, skips_failing
 
 
 def test_a_batch_is_crc32_of_the_ticker_modulo_the_batch_count():
@@ -179,3 +179,10 @@ def test_no_tables_and_no_empty_give_the_ticker_column_alone():
 
     assert table.empty and list(table.columns) == [col.TICKER]
     assert by_ticker(table) == {}
+
+
+def test_the_stop_or_skip_rule_travels_in_the_batch_files_attrs():
+    table = long_table({"AAPL": pd.DataFrame({"close": [1.0]})})
+    assert skips_failing(table) is False  # a file without the rule stops, as a typed list does
+    table.attrs = {"skip_failing": True}
+    assert skips_failing(table) is True
