@@ -36,7 +36,7 @@ def kept(path: Path) -> str:
         return f"no earlier {path} to keep"
     files = [path] if path.is_file() else sorted(path.glob("batch_*.parquet"))
     tickers = sum(read_parquet(file)[col.TICKER].nunique() for file in files)
-    return f"the previous {path} ({tickers} tickers) is kept"
+    return f"the previous {path} ({tickers} ticker{'' if tickers == 1 else 's'}) is kept"
 
 
 def main() -> None:

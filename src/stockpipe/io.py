@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import gzip
 import io
 import json
@@ -213,6 +214,10 @@ def atomic_dir(path: str | Path):
     """Yield an empty temporary folder beside ``path`` that replaces ``path`` only on success."""
     path = Path(path)
     with _new_parents(path):
+        # A stage killed mid-write (SIGKILL, a lost machine) leaves its temporary folder behind;
+        # the next write of the same output removes it. DVC runs one stage of a workspace at a time.
+        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             yield tmp

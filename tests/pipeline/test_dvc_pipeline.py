@@ -9,34 +9,65 @@ from tests.pipeline.conftest import stages_run
 
 pytestmark = pytest.mark.pipeline
 
-ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
-              "evaluate", "predict", "monitor", "summary"}
+# One batch (data.batches: [0]) of one ticker (data.tickers: [^GSPC]), as params.yaml ships.
+ALL_STAGES = {"download_prices", "download_news", "sentiment", "prepare@0", "train@0", "train_global",
+              "evaluate@0", "predict@0", "monitor", "summary"}
+# A model or training param: both training stages read it (the one of the other scope writes a note).
+FROM_TRAINING = {"train@0", "train_global", "evaluate@0", "predict@0", "monitor", "summary"}
 METRIC_KEYS = {"mse", "rmse", "mae", "mape", "naive_rmse", "naive_mae", "skill", "direction_accuracy", "n_test"}
+TICKER = "^GSPC"
+EVALUATE = "metrics/evaluate/batch_0.json"
+MODELS = f"models/tickers/batch_0/{TICKER}"
+
+
+def read_json(project, name: str) -> dict:
+    return json.loads((project.path / name).read_text())
+
+
+def ticker_metrics(project) -> dict:
+    return read_json(project, EVALUATE)["tickers"][TICKER]
 
 
 def test_first_run_writes_every_output(project):
-    metrics = json.loads((project.path / "metrics/metrics.json").read_text())
+    evaluated = read_json(project, EVALUATE)
+    assert (evaluated["scope"], list(evaluated["tickers"]), evaluated["skipped"]) == ("ticker", [TICKER], {})
+    metrics = evaluated["tickers"][TICKER]
     assert METRIC_KEYS <= metrics.keys()
     assert metrics["beats_naive"] == (metrics["skill"] > 0)
-    predictions = pd.read_csv(project.path / "metrics/predictions.csv")
-    assert list(predictions.columns) == ["date", "actual", "predicted", "naive", "fold"]
+    predictions = pd.read_csv(project.path / "metrics/evaluate/batch_0.csv")
+    assert list(predictions.columns) == ["ticker", "date", "actual", "predicted", "naive", "fold"]
+    assert set(predictions["ticker"]) == {TICKER}
     assert len(predictions) == metrics["n_test"]
     assert set(predictions["fold"]) == {1}
     assert metrics["folds"]["count"] == metrics["seeds"]["count"] == 1
     for key in ("drift_rmse", "moving_average_rmse", "mase", "interval_coverage"):
         assert key in metrics
-    forecast = pd.read_csv(project.path / "metrics/forecast.csv", parse_dates=["date"])
-    assert list(forecast.columns) == ["date", "predicted_close", "lower", "upper"]
+    forecast = pd.read_csv(project.path / "metrics/forecast/batch_0.csv", parse_dates=["date"])
+    assert list(forecast.columns) == ["ticker", "date", "predicted_close", "lower", "upper"]
+    assert set(forecast["ticker"]) == {TICKER}
     assert (forecast["lower"] < forecast["predicted_close"]).all()
     assert (forecast["predicted_close"] < forecast["upper"]).all()
     # The sample ends on Monday 2018-12-31; 2019-01-01 is a holiday, then Wed..Fri, then Monday.
     assert forecast["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2019-01-02", "2019-01-03", "2019-01-04", "2019-01-07", "2019-01-08"]
-    assert (project.path / "metrics/predictions.png").stat().st_size > 10_000
-    quality = json.loads((project.path / "metrics/data_quality.json").read_text())
-    assert quality["source"] == "sample" and quality["rows_out"] > 1000
-    for plot in ("train/loss.tsv", "eval/loss.tsv"):
-        assert (project.path / "metrics/train/plots/metrics" / plot).read_text().startswith("step\tloss")
+    report = read_json(project, "metrics/prepare/batch_0.json")
+    assert report["skipped"] == {} and list(report["tickers"]) == [TICKER]
+    quality = report["tickers"][TICKER]["data_quality"]
+    assert (quality["source"], quality["exchange"]) == ("sample", "XNYS")
+    assert quality["rows_out"] > 1000 and quality["rows_out"] == report["tickers"][TICKER]["features"]["rows_in"]
+    # The per-ticker training curves (dvclive's, for `dvc plots`, are the global model's: see the global test).
+    history = read_json(project, f"{MODELS}/history.json")
+    curves = history["fold1_seed42"]
+    assert 1 <= len(curves["loss"]) == len(curves["val_loss"]) <= 3
+    assert (project.path / MODELS / "model.keras").is_file()
+    assert read_json(project, "models/tickers/batch_0/trained.json")["tickers"] == [TICKER]
+    summary = read_json(project, "metrics/summary.json")
+    assert (summary["count"], summary["skipped"], list(summary["tickers"])) == (1, {}, [TICKER])
+    assert summary["tickers"][TICKER]["rmse"] == metrics["rmse"]
+    assert f"| {TICKER} |" in (project.path / "metrics/summary.md").read_text()
+    monitor = read_json(project, "metrics/monitor.json")
+    assert (monitor["tickers_monitored"], list(monitor["tickers"])) == (1, [TICKER])
+    assert monitor["tickers"][TICKER]["test_rmse"] == metrics["rmse"]
 
 
 def test_second_repro_runs_nothing(project):
@@ -48,18 +79,18 @@ def test_second_repro_runs_nothing(project):
 def test_exp_run_with_units_reruns_only_training_onward(project):
     try:
         result = project.dvc("exp", "run", "-S", "model.units=4")
-        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor", "summary"}
+        assert stages_run(result.stdout) == FROM_TRAINING
     finally:
         project.reset()
 
 
 def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_seed(project):
-    single = pd.read_csv(project.path / "metrics/predictions.csv")
+    single = pd.read_csv(project.path / "metrics/evaluate/batch_0.csv")
     try:
         result = project.dvc("exp", "run", "-S", "evaluate.folds=3", "-S", "train.seeds=2")
-        assert stages_run(result.stdout) == {"train", "evaluate", "predict", "monitor", "summary"}
-        metrics = json.loads((project.path / "metrics/metrics.json").read_text())
-        predictions = pd.read_csv(project.path / "metrics/predictions.csv")
+        assert stages_run(result.stdout) == FROM_TRAINING
+        metrics = ticker_metrics(project)
+        predictions = pd.read_csv(project.path / "metrics/evaluate/batch_0.csv")
         # The same test days as the single split, each predicted once, by the fold whose block holds it.
         assert predictions["date"].tolist() == single["date"].tolist()
         assert predictions["fold"].is_monotonic_increasing and set(predictions["fold"]) == {1, 2, 3}
@@ -68,23 +99,46 @@ def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_s
         assert sorted(metrics["seeds"]["per_seed"]) == ["42", "43"]
         assert metrics["folds"]["skill"]["std"] > 0
         assert sum(fold["n_test"] for fold in metrics["folds"]["per_fold"].values()) == metrics["n_test"]
-        assert sorted(path.name for path in (project.path / "models/backtest").iterdir()) == [
+        models = project.path / MODELS
+        assert sorted(path.name for path in (models / "backtest").iterdir()) == [
             "fold1_scaler.json", "fold1_seed42.keras", "fold1_seed43.keras",
             "fold2_scaler.json", "fold2_seed42.keras", "fold2_seed43.keras", "fold3_seed43.keras"]
+        assert sorted(read_json(project, f"{MODELS}/history.json")) == [
+            f"fold{fold}_seed{seed}" for fold in (1, 2, 3) for seed in (42, 43)]
         # Each fold's scalers were fitted on more history than the previous fold's.
-        stops = [json.loads((project.path / f"models/backtest/fold{n}_scaler.json").read_text())["train_stop"]
-                 for n in (1, 2)]
-        stops.append(json.loads((project.path / "models/scaler.json").read_text())["train_stop"])
+        stops = [json.loads((models / f"backtest/fold{n}_scaler.json").read_text())["train_stop"] for n in (1, 2)]
+        stops.append(json.loads((models / "scaler.json").read_text())["train_stop"])
         assert stops == sorted(stops) and len(set(stops)) == 3
+        summary = read_json(project, "metrics/summary.json")["tickers"][TICKER]
+        assert (summary["folds"], summary["seeds"]) == (3, 2)
     finally:
         project.reset()
 
 
-def test_features_param_reruns_features_onward_only(project):
+def test_features_param_reruns_prepare_onward_only(project):
     try:
         result = project.dvc("exp", "run", "-S", "features.rsi_window=10")
-        assert stages_run(result.stdout) == {"features", "split", "train", "evaluate", "predict", "monitor",
-                                              "summary"}
+        assert stages_run(result.stdout) == {"prepare@0"} | FROM_TRAINING
+    finally:
+        project.reset()
+
+
+def test_global_scope_trains_the_pooled_model_with_its_curves(project):
+    # The dvclive curves that `dvc plots` shows are the pooled model's (models/global/live).
+    ticker_scope = ticker_metrics(project)
+    try:
+        result = project.dvc("exp", "run", "-S", "model.scope=global")
+        assert stages_run(result.stdout) == FROM_TRAINING
+        assert (project.path / "models/global/model.keras").is_file()
+        assert read_json(project, "models/global/trained.json")["tickers"] == [TICKER]
+        assert read_json(project, "models/tickers/batch_0/trained.json") == {"scope": "global", "tickers": []}
+        for plot in ("train/loss.tsv", "eval/loss.tsv"):
+            assert (project.path / "models/global/live/plots/metrics" / plot).read_text().startswith("step\tloss")
+        evaluated = read_json(project, EVALUATE)
+        assert evaluated["scope"] == "global" and list(evaluated["tickers"]) == [TICKER]
+        # The same test days, predicted by the other model.
+        assert evaluated["tickers"][TICKER]["n_test"] == ticker_scope["n_test"]
+        assert read_json(project, "metrics/summary.json")["scope"] == "global"
     finally:
         project.reset()
 
@@ -94,16 +148,18 @@ def test_metrics_diff_shows_rmse_and_skill_change(project):
         project.set_params({"model": {"units": 3}})
         project.dvc("repro")
         diff = json.loads(project.dvc("metrics", "diff", "--json").stdout)
-        changed = diff["metrics/metrics.json"]
+        changed = diff[EVALUATE]
         for key in ("rmse", "skill"):
-            assert changed[key]["old"] != changed[key]["new"]
-        assert "rmse" in project.dvc("metrics", "diff", "--md").stdout
+            entry = changed[f"tickers.{TICKER}.{key}"]
+            assert entry["old"] != entry["new"]
+        assert "median_skill" in diff["metrics/summary.json"]
+        assert f"tickers.{TICKER}.rmse" in project.dvc("metrics", "diff", "--md").stdout
     finally:
         project.reset()
 
 
 def test_bad_param_fails_with_one_line_and_keeps_outputs(project):
-    before = (project.path / "metrics/metrics.json").read_text()
+    before = (project.path / EVALUATE).read_text()
     try:
         project.set_params({"model": {"units": 0}})
         result = project.dvc("repro", check=False)
@@ -111,21 +167,23 @@ def test_bad_param_fails_with_one_line_and_keeps_outputs(project):
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert errors == ["error: params.yaml: model.units: Input should be greater than or equal to 1 (got 0)"]
         assert "Traceback" not in result.stderr
-        assert (project.path / "metrics/metrics.json").read_text() == before
+        assert (project.path / EVALUATE).read_text() == before
     finally:
         project.reset()
 
 
 def test_fail_below_naive_fails_evaluate_exactly_when_skill_is_negative(project):
-    skill = json.loads((project.path / "metrics/metrics.json").read_text())["skill"]
+    skill = ticker_metrics(project)["skill"]
     try:
         project.set_params({"evaluate": {"fail_below_naive": True}})
         result = project.dvc("repro", check=False)
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         if skill < 0:
             assert result.returncode != 0
-            assert errors == [f"error: test skill {skill:+.4f} < 0: the model loses to the naive forecast "
-                              "(evaluate.fail_below_naive is true; metrics/metrics.json was written)"]
+            assert errors == [f"error: test skill < 0 for {TICKER}: the model loses to the naive forecast "
+                              "(evaluate.fail_below_naive is true; the metrics were written)"]
+            # As the message says: the metrics of the failing run are there to read.
+            assert ticker_metrics(project)["skill"] == skill
         else:
             assert result.returncode == 0 and not errors
     finally:

@@ -56,16 +56,22 @@ def news_project(tmp_path_factory, server):
 def test_sources_are_combined_with_duplicates_counted_once(news_project, server):
     assert stages_run(news_project.first_run.stdout) == {"download_news", "sentiment"}
     coverage = json.loads((news_project.path / "metrics/news_coverage.json").read_text())
-    by_source = {feed: report["headlines"] for feed, report in coverage["by_source"].items()}
+    # One ticker (the default universe, ^GSPC): its counts are the totals.
+    assert list(coverage["by_ticker"]) == ["^GSPC"]
+    ticker = coverage["by_ticker"]["^GSPC"]
+    assert {key: ticker[key] for key in ("headlines", "duplicates_dropped", "first", "last")} == {
+        key: coverage[key] for key in ("headlines", "duplicates_dropped", "first", "last")}
+    by_source = {feed: report["headlines"] for feed, report in ticker["by_source"].items()}
     assert by_source == {"csv": 2, "google_news": 3, "yahoo_finance": 1, "gdelt": 2, "finnhub": 1}
     # Google's and GDELT's copies of the csv's Apple story fall in the csv's session.
     assert coverage["duplicates_dropped"] == 2 and coverage["headlines"] == 7
     assert (coverage["first"], coverage["last"]) == ("2020-06-04", "2020-06-06")
-    assert coverage["by_source"]["finnhub"]["requests"] == 1
+    assert ticker["by_source"]["finnhub"]["requests"] == 1
     news = read_parquet(news_project.path / "data/raw/news.parquet")
     assert news["source"].value_counts().to_dict() == {"google_news": 2, "csv": 2, "yahoo_finance": 1, "gdelt": 1,
                                                        "finnhub": 1}
-    daily = read_parquet(news_project.path / "data/interim/sentiment.parquet")
+    daily = read_parquet(news_project.path / "data/interim/sentiment/batch_0.parquet")
+    assert set(daily["ticker"]) == {"^GSPC"}
     assert daily["session"].dt.strftime("%Y-%m-%d").tolist() == ["2020-06-04", "2020-06-05", "2020-06-08"]
     # Friday: the csv story, GDELT's 11:00 and Finnhub's 11:30 (New York); after Friday's close and on
     # Saturday: Google's two and Yahoo's one, for Monday.

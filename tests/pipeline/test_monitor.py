@@ -2,8 +2,9 @@
 
 The packaged S&P 500 sample stands in for a live source: data.end is the day the forecast is
 made, and moving it forward is what a refresh does when new sessions are published. A last run
-switches the pipeline to the NASDAQ Composite (also in the sample), whose own earlier forecast is
-in the history: it is scored with NASDAQ closes, and the S&P 500 rows stay as they were.
+switches the universe (data.tickers) to the NASDAQ Composite (also in the sample), whose own
+earlier forecast is in the history: it is scored with NASDAQ closes, and the S&P 500 rows stay
+as they were.
 """
 
 import json
@@ -28,7 +29,7 @@ SECOND_DATES = ["2018-12-20", "2018-12-21", "2018-12-24", "2018-12-26", "2018-12
 CLOSES = {"2018-12-14": 2599.949951, "2018-12-17": 2545.939941, "2018-12-18": 2546.159912,
           "2018-12-19": 2506.959961}
 HISTORY = "metrics/forecast_history.csv"
-FROM_DOWNLOAD = {"download_prices", "clean", "features", "split", "train", "evaluate", "predict", "monitor",
+FROM_DOWNLOAD = {"download_prices", "prepare@0", "train@0", "train_global", "evaluate@0", "predict@0", "monitor",
                  "summary"}
 
 
@@ -36,15 +37,22 @@ def read_json(project, name: str) -> dict:
     return json.loads((project.path / name).read_text())
 
 
-def snapshot(project) -> SimpleNamespace:
-    """What one run left: the forecast, the history, monitor.json, metrics.json and the clean closes."""
-    prices = read_parquet(project.path / "data/interim/prices.parquet")
+def snapshot(project, ticker: str = "^GSPC") -> SimpleNamespace:
+    """What one run left for the one ticker of the universe (batch 0): its forecast, the history, its part of
+    monitor.json and of the evaluate metrics, and its clean closes."""
+    prices = read_parquet(project.path / "data/processed/batch_0.parquet")
+    assert set(prices["ticker"]) == {ticker}
+    forecast = pd.read_csv(project.path / "metrics/forecast/batch_0.csv")
+    assert set(forecast["ticker"]) == {ticker}
+    report = read_json(project, "metrics/monitor.json")
+    assert (report["tickers_monitored"], list(report["tickers"])) == (1, [ticker])
     return SimpleNamespace(
-        forecast=pd.read_csv(project.path / "metrics/forecast.csv"),
+        forecast=forecast.drop(columns="ticker"),
         history=pd.read_csv(project.path / HISTORY),
         history_bytes=(project.path / HISTORY).read_bytes(),
-        monitor=read_json(project, "metrics/monitor.json"),
-        metrics=read_json(project, "metrics/metrics.json"),
+        report=report,
+        monitor=report["tickers"][ticker],
+        metrics=read_json(project, "metrics/evaluate/batch_0.json")["tickers"][ticker],
         close=dict(zip(prices["date"].dt.strftime("%Y-%m-%d"), prices["close"], strict=True)),
     )
 
@@ -161,7 +169,7 @@ def test_rerunning_the_monitor_adds_nothing(replay):
 
     assert stages_run(forced.stdout) == {"monitor"}
     assert (project.path / HISTORY).read_bytes() == replay.second.history_bytes
-    assert read_json(project, "metrics/monitor.json") == replay.second.monitor
+    assert read_json(project, "metrics/monitor.json") == replay.second.report
     assert "up to date" in project.dvc("status").stdout
 
 
@@ -185,10 +193,10 @@ def switched(replay) -> SimpleNamespace:
     project = replay.project
     with (project.path / HISTORY).open("a", encoding="utf-8") as history:
         history.write(IXIC_LINES)
-    project.set_params({"data": {"ticker": "^IXIC", "end": THIRD_END}})
+    project.set_params({"data": {"tickers": ["^IXIC"], "end": THIRD_END}})
     project.commit("the NASDAQ Composite, up to the 21st")
     run = project.dvc("repro")
-    return SimpleNamespace(project=project, run=run, snapshot=snapshot(project))
+    return SimpleNamespace(project=project, run=run, snapshot=snapshot(project, "^IXIC"))
 
 
 def test_another_ticker_leaves_the_first_tickers_rows_as_they_were(switched, replay):
@@ -222,6 +230,7 @@ def test_another_ticker_is_scored_with_its_own_closes(switched):
 
 def test_monitor_json_covers_the_current_ticker_only(switched):
     monitor, metrics = switched.snapshot.monitor, switched.snapshot.metrics
+    assert switched.snapshot.report["drifting"] == ([] if not monitor["drift"] else ["^IXIC"])
     assert monitor["ticker"] == "^IXIC"
     # Two NASDAQ forecasts, the earlier one scored on all five steps; none of the S&P 500's rows.
     assert (monitor["forecasts"], monitor["forecasts_scored"], monitor["n_scored"]) == (2, 1, 5)

@@ -15,21 +15,21 @@ from tests.pipeline.conftest import TINY_PARAMS, Project, copy_project, stages_r
 
 pytestmark = pytest.mark.pipeline
 
-ALL_STAGES = {"download_prices", "download_news", "sentiment", "clean", "features", "split", "train",
-              "evaluate", "predict", "monitor", "summary"}
+ALL_STAGES = {"download_prices", "download_news", "sentiment", "prepare@0", "train@0", "train_global",
+              "evaluate@0", "predict@0", "monitor", "summary"}
+TRAINING = {"train@0", "train_global"}
 # DVC-cached outputs: not in git, so a clone has them only from the remote or by running the stage.
 CACHED_OUTPUTS = (
-    "data/raw/prices.parquet",
+    "data/raw/prices/batch_0.parquet",
     "data/raw/news.parquet",
-    "data/interim/prices.parquet",
-    "data/interim/sentiment.parquet",
-    "data/processed/features.parquet",
-    "data/processed/split/train.parquet",
-    "data/processed/split/val.parquet",
-    "data/processed/split/test.parquet",
-    "models/model.keras",
-    "models/scaler.json",
-    "metrics/train/metrics.json",
+    "data/interim/sentiment/batch_0.parquet",
+    "data/interim/sentiment_scores.parquet",
+    "data/processed/batch_0.parquet",
+    "models/tickers/batch_0/trained.json",
+    "models/tickers/batch_0/^GSPC/model.keras",
+    "models/tickers/batch_0/^GSPC/scaler.json",
+    "models/tickers/batch_0/^GSPC/history.json",
+    "models/global/trained.json",
 )
 
 
@@ -55,9 +55,17 @@ def assert_same_outputs(copy: Project, original: Project) -> None:
         assert (copy.path / name).read_bytes() == (original.path / name).read_bytes(), name
 
 
+def lock_stages(project: Project) -> dict:
+    return yaml.safe_load((project.path / "dvc.lock").read_text())["stages"]
+
+
 def lock_md5(project: Project, stage: str, path: str) -> str:
-    lock = yaml.safe_load((project.path / "dvc.lock").read_text())
-    return next(out["md5"] for out in lock["stages"][stage]["outs"] if out["path"] == path)
+    return next(out["md5"] for out in lock_stages(project)[stage]["outs"] if out["path"] == path)
+
+
+def stage_names(project: Project) -> set[str]:
+    """The stages dvc.yaml defines, foreach items expanded."""
+    return set(project.dvc("stage", "list", "--name-only").stdout.split())
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,7 @@ def test_clone_pulls_and_reproduces_nothing(first, tmp_path):
     original, _ = first
     second = clone(original, tmp_path / "second")
     assert not (second.path / ".dvc/cache").exists()
-    assert not (second.path / "models/model.keras").exists()
+    assert not (second.path / "models/tickers").exists()
 
     second.dvc("pull")
     result = second.dvc("repro")
@@ -112,30 +120,45 @@ def test_runner_without_lock_restores_train_from_the_run_cache(first, tmp_path):
     (runner.path / "dvc.lock").unlink()
 
     # DVC records a run only for stages whose outputs it can put back. download_prices, sentiment
-    # and monitor have a `persist: true` output, which DVC never records, and predict and summary
-    # write metrics/forecast.csv and metrics/summary.md with `cache: false` without them being a
-    # metric or plot, which DVC does not record either; a `cache: false` metric or plot
-    # (download_news, clean, features, evaluate) is recorded, its bytes copied into the local cache.
-    assert recorded_stages(remote) == {"download_news", "clean", "features", "split", "train", "evaluate"}
+    # and monitor have a `persist: true` output, which DVC never records, and evaluate, predict and
+    # summary write metrics/evaluate/batch_0.csv, metrics/forecast/batch_0.csv and metrics/summary.md
+    # with `cache: false` without them being a metric or plot, which DVC does not record either; a
+    # `cache: false` metric (download_news, prepare) is recorded, its bytes copied into the local cache.
+    assert recorded_stages(remote) == {"download_news", "prepare", "train", "train_global"}
 
     # `dvc fetch --run-cache` (and `dvc pull --run-cache`) copies the run records, but fetches only the
     # outputs dvc.lock names: here none, so a plain `dvc repro` would find no recorded outputs and
     # run every stage again. `dvc repro --pull` fetches each recorded stage's outputs as it restores it.
     runner.dvc("fetch", "--run-cache")
     assert recorded_stages(runner.path / ".dvc/cache") == recorded_stages(remote)
-    model_md5 = lock_md5(original, "train", "models")
+    model_md5 = lock_md5(original, "train@0", "models/tickers/batch_0")
     assert not (runner.path / ".dvc/cache/files/md5" / model_md5[:2] / model_md5[2:]).exists()
 
     result = runner.dvc("repro", "--pull")
 
-    # Only split and train come back from the run-cache. The recorded metrics of download_news, clean,
-    # features and evaluate are kept in git, not in the DVC cache, so `dvc push` never sent them to the
-    # remote: on another machine those records are incomplete and the stages run (a few seconds each).
-    # The persist stages, predict and summary have no record and run too. Training, the costly
-    # stage, is skipped.
-    assert stages_restored(result.stdout) == {"split", "train"}
-    assert stages_run(result.stdout) == ALL_STAGES - {"split", "train"}
+    # Only the training stages come back from the run-cache. The recorded metrics of download_news and
+    # prepare are kept in git, not in the DVC cache, so `dvc push` never sent them to the remote: on
+    # another machine those records are incomplete and the stages run (a few seconds each). The persist
+    # stages, evaluate, predict and summary have no record and run too. Training, the costly stage,
+    # is skipped.
+    assert stages_restored(result.stdout) == TRAINING
+    assert stages_run(result.stdout) == ALL_STAGES - TRAINING
     assert "up to date" in runner.dvc("status").stdout
-    # The rebuilt dvc.lock and every output in git (metrics, forecast, history) are the first clone's.
-    assert runner.run("git", "status", "--porcelain").stdout == ""
+    # The rebuilt dvc.lock describes every stage exactly as the first clone's does, and every output in
+    # git (metrics, forecast, history) is the first clone's. DVC writes lock entries only for the stages
+    # it runs, so the rebuilt lock lacks any entry the committed one keeps for a stage dvc.yaml no longer
+    # has: that, and only that, may differ (test_committed_lock_describes_only_the_stages_of_dvc_yaml).
+    names = stage_names(runner)
+    assert set(lock_stages(runner)) == names
+    assert lock_stages(runner) == {name: lock_stages(original)[name] for name in names}
+    stale = set(lock_stages(original)) - names
+    assert runner.run("git", "status", "--porcelain").stdout == (" M dvc.lock\n" if stale else "")
     assert_same_outputs(runner, original)
+
+
+def test_committed_lock_describes_only_the_stages_of_dvc_yaml(first):
+    # DVC never removes an entry from dvc.lock: a stage renamed or removed in dvc.yaml keeps its old
+    # entry until someone deletes it, and a runner that rebuilds the lock then differs from it.
+    original, _ = first
+    stale = sorted(set(lock_stages(original)) - stage_names(original))
+    assert not stale, f"dvc.lock has entries for stages that dvc.yaml no longer defines: {', '.join(stale)}"

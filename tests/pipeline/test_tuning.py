@@ -7,6 +7,9 @@ import pytest
 
 pytestmark = pytest.mark.pipeline
 
+METRICS = "metrics/evaluate/batch_0.json"
+TICKER = "^GSPC"
+
 
 def experiments(project) -> list[dict]:
     """Name, params and metrics of every experiment `dvc exp show --json` lists."""
@@ -18,7 +21,8 @@ def experiments(project) -> list[dict]:
                 rows.append({
                     "name": run.get("name"),
                     "params": data["params"]["params.yaml"]["data"],
-                    "metrics": data["metrics"]["metrics/metrics.json"]["data"],
+                    # The default universe: one ticker, ^GSPC, in batch 0.
+                    "metrics": data["metrics"][METRICS]["data"]["tickers"][TICKER],
                 })
     return rows
 
@@ -45,6 +49,9 @@ def test_a_queued_grid_runs_and_the_best_is_chosen_by_validation_skill(project):
     best = max(runs, key=lambda run: run["metrics"]["val_skill"])
     assert best["metrics"]["val_skill"] == max(run["metrics"]["val_skill"] for run in runs)
     # The recipe in the README sorts the same way.
-    table = project.dvc("exp", "show", "--no-pager", "--sort-by", "metrics/metrics.json:val_skill",
+    table = project.dvc("exp", "show", "--no-pager", "--sort-by", f"{METRICS}:tickers.{TICKER}.val_skill",
                         "--sort-order", "desc", "--md").stdout
-    assert best["name"] in table
+    worst = min(runs, key=lambda run: run["metrics"]["val_skill"])
+    assert best["name"] in table and worst["name"] in table
+    if best["metrics"]["val_skill"] > worst["metrics"]["val_skill"]:
+        assert table.index(best["name"]) < table.index(worst["name"]), table

@@ -166,6 +166,16 @@ def test_atomic_dir_replaces_the_folder_only_when_the_block_succeeds(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folder left
 
 
+def test_atomic_dir_removes_what_a_killed_write_of_the_same_output_left(tmp_path):
+    # What a SIGKILL in the middle of a stage leaves: its temporary folder beside the output.
+    (tmp_path / ".global.k1ll3d.tmp" / "live").mkdir(parents=True)
+    (tmp_path / ".globally.other.tmp").mkdir()  # another output's: not this one's to remove
+    with atomic_dir(tmp_path / "global") as tmp:
+        (tmp / "model.keras").write_text("weights")
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".globally.other.tmp", "global"]
+
+
 @pytest.mark.parametrize("atomic", [atomic_dir, atomic_path], ids=["dir", "path"])
 def test_a_failed_atomic_write_removes_the_folders_it_made_for_it(tmp_path, atomic):
     # As a stage failing while it writes one ticker's folder, tickers/NOPE/data: tickers/ already
