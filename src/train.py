@@ -65,13 +65,18 @@ def main() -> None:
             write_json({"scope": params.model.scope, "tickers": []}, model_dir / "trained.json")
             log.info("model.scope is %s: the pooled model is train_global's; nothing to train here", params.model.scope)
             return
-        # Imported here: TensorFlow takes seconds to import, and with model.scope global this stage has no use for it.
-        from stockpipe.model import configure_threads, model_from_params, recurrent_kernels
-
-        configure_threads()
         table = read_parquet(args.features)
         skipped = dict(table.attrs.get("skipped", {}))
         series = by_ticker(table)
+        if not series:
+            write_json({"scope": "ticker", "tickers": [], "skipped": skipped}, model_dir / "trained.json")
+            log.info("no ticker in this batch (%d skipped): nothing to train", len(skipped))
+            return
+        # Imported here: TensorFlow takes seconds to import, and with model.scope global or an
+        # empty batch this stage has no use for it.
+        from stockpipe.model import configure_threads, model_from_params, recurrent_kernels
+
+        configure_threads()
         # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.
         kernels = recurrent_kernels(model_from_params(params.model, params.train, 1))
         log.info("recurrent kernels: %s", ", ".join(kernels) or "none")
