@@ -23,8 +23,8 @@ from stockpipe.backtest import (
     ticker_dirs,
 )
 from stockpipe.errors import PipelineError
-from stockpipe.inference import load_forecaster
-from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv, write_json
+from stockpipe.inference import load_forecaster, read_trained
+from stockpipe.io import read_parquet, run_stage, write_csv, write_json
 from stockpipe.metrics import check_ma_window_fits
 from stockpipe.params import load_params
 from stockpipe.splitting import Fold, walk_forward_folds
@@ -78,9 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     scope = params.model.scope
-    trained = read_json_object(Path(args.global_models if scope == "global" else args.ticker_models) / "trained.json")
-    if trained["scope"] != scope:
-        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+    trained = read_trained(scope, args.ticker_models, args.global_models)
     table = read_parquet(args.features)
     prepared = by_ticker(table)
     # train_global's list names every batch's tickers; only this batch's belong in its file.

@@ -11,8 +11,8 @@ from stockpipe.backtest import model_file, spec_file, ticker_dirs
 from stockpipe.calendar import sessions_after
 from stockpipe.errors import PipelineError
 from stockpipe.forecast import recursive_forecast, validation_log_residuals, with_intervals
-from stockpipe.inference import load_forecaster
-from stockpipe.io import read_json_object, read_parquet, run_stage, write_csv
+from stockpipe.inference import load_forecaster, read_trained
+from stockpipe.io import read_parquet, run_stage, write_csv
 from stockpipe.metrics import conformal_halfwidth
 from stockpipe.params import load_params
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
@@ -46,9 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     scope = params.model.scope
-    trained = read_json_object(Path(args.global_models if scope == "global" else args.ticker_models) / "trained.json")
-    if trained["scope"] != scope:
-        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+    trained = read_trained(scope, args.ticker_models, args.global_models)
     table = read_parquet(args.features)
     series = {ticker: rows for ticker, rows in by_ticker(table).items() if ticker in trained["tickers"]}
 

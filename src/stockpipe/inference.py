@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from stockpipe.errors import PipelineError
+from stockpipe.io import read_json_object
 
 _ACTIVATIONS = {
     "linear": lambda values: values,
@@ -197,3 +198,17 @@ def _plain_recurrent(kind: str, options: dict) -> bool:
             and not options.get("stateful") and options.get("activation") in _ACTIVATIONS
             and options.get("recurrent_activation") in _ACTIVATIONS
             and (kind != "GRU" or options.get("reset_after", True)))
+
+
+def read_trained(scope: str, ticker_models: str | Path, global_models: str | Path) -> dict:
+    """The ``trained.json`` of the training stage of ``scope`` (train's for ticker, train_global's for global).
+
+    It names the tickers that have models (``tickers``) and those the stage left out (``skipped``).
+
+    Raises:
+        PipelineError: The models there were trained under another model.scope.
+    """
+    trained = read_json_object(Path(global_models if scope == "global" else ticker_models) / "trained.json")
+    if trained["scope"] != scope:
+        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+    return trained

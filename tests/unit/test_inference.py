@@ -6,7 +6,7 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.inference import load_forecaster
+from stockpipe.inference import load_forecaster, read_trained
 from stockpipe.model import build_model, load_model, predict, save_model
 from stockpipe.windows import ModelSpec, fold_arrays, predict_prices, target_rows
 
@@ -78,3 +78,14 @@ def test_file_that_is_not_a_keras_model_is_refused(tmp_path):
     path.write_text("not a zip")
     with pytest.raises(PipelineError, match="not a Keras model file"):
         load_forecaster(path)
+
+
+def test_read_trained_takes_the_note_of_the_scope_in_force_and_refuses_the_other(tmp_path):
+    (tmp_path / "tickers").mkdir()
+    (tmp_path / "global").mkdir()
+    (tmp_path / "tickers" / "trained.json").write_text('{"scope": "ticker", "tickers": ["AAPL"], "skipped": {}}')
+    (tmp_path / "global" / "trained.json").write_text('{"scope": "ticker", "tickers": []}')  # train_global's note
+
+    assert read_trained("ticker", tmp_path / "tickers", tmp_path / "global")["tickers"] == ["AAPL"]
+    with pytest.raises(PipelineError, match=r"^the models were trained with model.scope ticker, not global: run dvc"):
+        read_trained("global", tmp_path / "tickers", tmp_path / "global")

@@ -1,19 +1,11 @@
 """Chronological split on seven literal rows, checked by hand."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_parquet
 from stockpipe.splitting import Fold, chronological_split, split_sizes, walk_forward_folds
-
-SRC = Path(__file__).parents[2] / "src"
 
 SEVEN_DAYS = pd.DataFrame({
     col.DATE: pd.to_datetime(["2020-06-01", "2020-06-02", "2020-06-03", "2020-06-04", "2020-06-05", "2020-06-08",
@@ -89,23 +81,3 @@ def test_as_many_folds_as_test_rows_gives_one_row_each():
 def test_more_folds_than_test_rows_is_refused_naming_the_param():
     with pytest.raises(PipelineError, match=r"evaluate.folds=4 exceeds the 3 test rows"):
         walk_forward_folds(10, 2, 3, folds=4)
-
-
-def test_split_stage_replaces_its_folder_as_a_whole(tmp_path):
-    # The stage writes the three parts into a new folder that replaces the old one in one
-    # step, so nothing of an earlier run (here a stale part) survives beside the new parts.
-    features = tmp_path / "features.parquet"
-    SEVEN_DAYS.to_parquet(features)
-    out = tmp_path / "split"
-    out.mkdir()
-    (out / "stale.parquet").write_bytes(b"an earlier run's file")
-    params = tmp_path / "params.yaml"
-    params.write_text("split: {test_size: 0.3, val_size: 0.15}\n")
-    env = {**os.environ, "PYTHONPATH": str(SRC), "STOCKPIPE_PARAMS": str(params)}
-
-    subprocess.run([sys.executable, str(SRC / "split.py"), str(features), str(out)], env=env, check=True,
-                   capture_output=True)
-
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["features.parquet", "params.yaml", "split"]
-    assert sorted(path.name for path in out.iterdir()) == ["test.parquet", "train.parquet", "val.parquet"]
-    assert read_parquet(out / "test.parquet")[col.CLOSE].tolist() == [15.0, 16.0]
