@@ -6,17 +6,22 @@ Run from the repository root after `dvc repro`, e.g.
 
 import argparse
 import csv
+import logging
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 # The stockpipe package lives in src/ and is not installed (the pipeline runs from a clone), and
 # `python scripts/pr_report.py` puts only scripts/ on sys.path, so src/ is added by hand.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from stockpipe.errors import PipelineError  # noqa: E402
-from stockpipe.io import read_json_object, run_stage  # noqa: E402
+from stockpipe.io import batch_files, read_json_object, run_stage  # noqa: E402
 from stockpipe.report import build_report  # noqa: E402
+
+log = logging.getLogger("pr_report")
 
 # A universe's metrics diff has a row per ticker and metric; a PR comment keeps the first rows.
 MAX_DIFF_ROWS = 60
@@ -55,14 +60,15 @@ def main() -> None:
     metrics_diff = dvc_diff("metrics", args.base, args.metrics)
     metrics = read_json_object(args.metrics)
     monitor = read_json_object(args.monitor) if args.monitor else None
-    files = sorted(Path(args.forecast).glob("batch_*.csv"))
-    if not files:
-        raise PipelineError(f"{args.forecast}: no forecast files (run `dvc repro` first)")
     forecast = []
-    for path in files:
+    # Only which batch files to read comes from params.yaml, so the report needs no full validation of it.
+    data = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8")).get("data") or {}
+    for path in batch_files(args.forecast, data.get("batches", [0]), ".csv"):
         with open(path, newline="", encoding="utf-8") as handle:
             forecast.extend(csv.DictReader(handle))
-    forecast = forecast[:args.max_forecast_rows]
+    if len(forecast) > args.max_forecast_rows:
+        log.info("forecast: the first %d of %d rows shown", args.max_forecast_rows, len(forecast))
+        forecast = forecast[:args.max_forecast_rows]
     try:
         tickers = Path(args.summary).read_text(encoding="utf-8") if args.summary else None
     except FileNotFoundError as error:

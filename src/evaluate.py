@@ -51,7 +51,7 @@ def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: P
 
 
 def evaluate_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> tuple[dict, pd.DataFrame]:
-    """One ticker's metrics (as metrics.json held for one series) and its test predictions."""
+    """One ticker's metrics (errors beside the baselines, intervals, folds and seeds) and its test predictions."""
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     # Checked before any model is loaded: the moving average of the first test day needs that many closes.
     check_ma_window_fits(params.evaluate.ma_window, folds[0].val_stop)

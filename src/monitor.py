@@ -12,7 +12,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
+from stockpipe.io import batch_files, read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
 from stockpipe.monitor import (
     empty_history,
     forecast_from_csv,
@@ -60,9 +60,9 @@ def read_forecast(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: {error}") from None
 
 
-def read_folder(folder: str, suffix: str, reader) -> list:
-    """Every batch file of a stage's folder, read with ``reader``, in batch order."""
-    return [reader(path) for path in sorted(Path(folder).glob(f"batch_*{suffix}"))]
+def read_folder(folder: str, batches: list[int], suffix: str, reader) -> list:
+    """The file of each of ``batches`` in a stage's folder, read with ``reader``, in batch order."""
+    return [reader(path) for path in batch_files(folder, batches, suffix)]
 
 
 def main() -> None:
@@ -73,16 +73,17 @@ def main() -> None:
     parser.add_argument("--history", required=True, help="forecast history CSV, read and extended in place")
     parser.add_argument("--report", required=True, help="monitor JSON to write")
     args = parser.parse_args()
-    monitor = load_params().monitor
+    params = load_params()
+    monitor, batches = params.monitor, params.data.batches
     test_metrics = {}
-    for batch in read_folder(args.metrics, ".json", read_json_object):
+    for batch in read_folder(args.metrics, batches, ".json", read_json_object):
         test_metrics.update(batch["tickers"])
     prices = {}
-    for table in read_folder(args.features, ".parquet", read_parquet):
+    for table in read_folder(args.features, batches, ".parquet", read_parquet):
         prices.update(by_ticker(table))
     forecasts = {}
-    for path in sorted(Path(args.forecasts).glob("batch_*.csv")):
-        forecasts.update(by_ticker(read_forecast(path)))
+    for table in read_folder(args.forecasts, batches, ".csv", read_forecast):
+        forecasts.update(by_ticker(table))
     history = read_history(Path(args.history))
     reports = {}
     for ticker in sorted(forecasts):

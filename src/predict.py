@@ -25,7 +25,8 @@ FORECAST_COLUMNS = [col.DATE, col.PREDICTED_CLOSE, col.LOWER, col.UPPER]
 def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> pd.DataFrame:
     """One ticker's forecast (date, predicted_close, lower, upper) from its shipped model."""
     spec = ModelSpec.read(spec_file(spec_dir, 0, last=True))
-    forecaster = load_forecaster(model_file(model_dir, 0, params.seed, shipped=True))
+    # The shipped model (the last fold's, first seed's) has one name whatever the fold and seed.
+    forecaster = load_forecaster(model_file(model_dir, fold=0, seed=0, shipped=True))
     dates = sessions_after(params.data.exchange, table[col.DATE].iloc[-1], params.predict.horizon)
     forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
     residuals = validation_log_residuals(table, spec, forecaster.predict)

@@ -1,8 +1,8 @@
 """Stage prepare: each ticker of one batch cleaned, turned into features and split in date order.
 
-Per ticker, exactly what the single-series pipeline did: repairs by documented rules (counted),
-TA-Lib indicators and session sentiment, then the chronological train / validation / test
-split, kept as a ``part`` column of one long table for the batch.
+Each ticker on its own: repairs by documented rules (counted), TA-Lib indicators and session
+sentiment, then the chronological train / validation / test split, kept as a ``part`` column of
+one long table for the batch.
 """
 
 import argparse

@@ -2,11 +2,10 @@
 
 import argparse
 import logging
-from pathlib import Path
 
 import pandas as pd
 
-from stockpipe.io import atomic_path, read_json_object, run_stage, write_csv, write_json
+from stockpipe.io import atomic_path, batch_files, read_json_object, run_stage, write_csv, write_json
 from stockpipe.params import load_params
 from stockpipe.summary import markdown_table, summary
 
@@ -22,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     metrics, skipped = {}, {}
-    for path in sorted(Path(args.metrics_dir).glob("batch_*.json")):
+    for path in batch_files(args.metrics_dir, params.data.batches, ".json"):
         batch = read_json_object(path)
         metrics.update(batch["tickers"])
         skipped.update(batch["skipped"])

@@ -1,7 +1,8 @@
 """Stage train: with model.scope ticker, one LSTM per ticker of a batch, per walk-forward fold and seed.
 
-Each ticker's models are trained as the single-series pipeline trained them: on its own
-training rows, stopping early on its own validation rows, scalers refitted per fold. With
+Each ticker's models learn from its own training rows only, stopping early on its own
+validation rows, scalers refitted per fold; a ticker's results are the same alone or in a
+universe. With
 model.scope global the pooled model is train_global's, and this stage writes only a note.
 """
 

@@ -3,25 +3,26 @@
 Each ticker's windows are scaled with its own training-slice statistics (its spec, written
 under specs/<ticker>/), so a $5 stock and a $2,000 one look alike to the model. Early stopping
 watches the pooled validation windows. Walk-forward folds and seeds work as for per-ticker
-models: fold k pools every ticker's k-th fold. With model.scope ticker this stage writes
-only a note: the models are train's, one per ticker.
+models: fold k pools every ticker's k-th fold, less every window dated on or after the first
+test day of any ticker in that fold (a stock listed later has training rows in the test years of
+older ones). With model.scope ticker this stage writes only a note: the models are train's.
 """
 
 import argparse
 import contextlib
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 
+from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
+from stockpipe.io import atomic_dir, atomic_path, batch_files, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
-from stockpipe.windows import check_window_fits, fold_arrays, input_columns
+from stockpipe.windows import check_window_fits, fold_arrays, input_columns, windows_before
 
 log = logging.getLogger("train_global")
 
@@ -39,6 +40,8 @@ def main() -> None:
             log.info("model.scope is %s: each ticker's models are train's; nothing to train here", model_params.scope)
             return
         # Imported here: TensorFlow takes seconds to import, and with model.scope ticker this stage has no use for it.
+        from dvclive import Live
+
         from stockpipe.model import (
             configure_threads,
             fit_model,
@@ -51,7 +54,7 @@ def main() -> None:
 
         configure_threads()
         series, skipped, skip = {}, {}, False
-        for path in sorted(Path(args.features_dir).glob("batch_*.parquet")):
+        for path in batch_files(args.features_dir, params.data.batches):
             table = read_parquet(path)
             skipped.update(table.attrs.get("skipped", {}))
             skip = skip or skips_failing(table)
@@ -65,30 +68,41 @@ def main() -> None:
 
         folds = run_each(sorted(series), folds_of, skip, "train_global", skipped)
         if not folds:
-            raise PipelineError("no ticker has enough rows to train on (see the skipped tickers in the log)")
+            raise PipelineError(f"no ticker of {len(series) + len(skipped)} has enough rows to train on ("
+                                f"{'; '.join(f'{t}: {r}' for t, r in list(skipped.items())[:3])})")
         seeds = seed_values(params.seed, train_params.seeds)
         kernels = recurrent_kernels(model_from_params(params.model, params.train, len(inputs)))
         log.info("recurrent kernels: %s", ", ".join(kernels) or "none")
+        dates = {ticker: series[ticker][col.DATE].to_numpy() for ticker in folds}
         for number in range(1, params.evaluate.folds + 1):
             last = number == params.evaluate.folds
+            # The model of this fold predicts every ticker's test block: it learns from nothing dated
+            # on or after the earliest of them.
+            cutoff = min(dates[ticker][ticker_folds[number - 1].val_stop] for ticker, ticker_folds in folds.items())
             parts = {name: [] for name in ("x_train", "y_train", "x_val", "y_val")}
+            cut = 0
             for ticker, ticker_folds in folds.items():
                 fold = ticker_folds[number - 1]
                 data = fold_arrays(series[ticker], fold.train_stop, fold.val_stop, inputs, model_params.target,
                                    model_params.window)
                 write_json(data.spec.to_dict(), spec_file(model_dir / "specs" / ticker, number, last=last))
+                kept = windows_before(data, dates[ticker], cutoff)
+                cut += len(data.x_train) + len(data.x_val) - len(kept.x_train) - len(kept.x_val)
                 for name, values in parts.items():
-                    values.append(getattr(data, name))
+                    values.append(getattr(kept, name))
             pooled = {name: np.concatenate(values) for name, values in parts.items()}
-            del parts
+            del parts, data, kept
+            log.info("fold %d: pooled windows end before %s, the first test day of any ticker (%d windows of later "
+                     "dates left out)", number, np.datetime_as_string(cutoff, "D"), cut)
+            if not len(pooled["x_train"]) or not len(pooled["x_val"]):
+                raise PipelineError(f"fold {number}: no training or validation window of any ticker ends before "
+                                    f"{np.datetime_as_string(cutoff, 'D')}, the first test day of the universe")
             for seed in seeds:
                 shipped = last and seed == seeds[0]
                 set_seed(seed)
                 model = model_from_params(params.model, params.train, len(inputs))
                 started = time.perf_counter()
                 # dvclive records the shipped model's curves, the ones `dvc plots` shows.
-                from dvclive import Live
-
                 live = Live(dir=str(model_dir / "live"), dvcyaml=None, save_dvc_exp=False, report=None) \
                     if shipped else None
                 with live or contextlib.nullcontext():

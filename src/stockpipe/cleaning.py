@@ -1,6 +1,7 @@
 """Repair daily OHLCV prices by documented rules, counting every repair.
 
-The rules, in the order applied (each count lands in metrics/data_quality.json):
+The rules, in the order applied (each count lands in the ticker's data_quality in
+metrics/prepare/batch_<b>.json):
 
 1. ``unsorted_rows``: rows are sorted by date. ``duplicate_dates``: rows sharing a date
    keep the last one; ``duplicate_dates_conflicting`` counts those of them whose values

@@ -208,7 +208,9 @@ def read_trained(scope: str, ticker_models: str | Path, global_models: str | Pat
     Raises:
         PipelineError: The models there were trained under another model.scope.
     """
-    trained = read_json_object(Path(global_models if scope == "global" else ticker_models) / "trained.json")
+    path = Path(global_models if scope == "global" else ticker_models) / "trained.json"
+    trained = read_json_object(path)
     if trained["scope"] != scope:
-        raise PipelineError(f"the models were trained with model.scope {trained['scope']}, not {scope}: run dvc repro")
+        raise PipelineError(f"{path}: the models were trained with model.scope {trained['scope']}, not {scope}: "
+                            "run dvc repro")
     return trained

@@ -230,9 +230,23 @@ def atomic_dir(path: str | Path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def batch_file(folder: str | Path, batch: int) -> Path:
-    """The file of one batch in a stage's folder of per-batch parquet files (data.batches)."""
-    return Path(folder) / f"batch_{batch}.parquet"
+def batch_file(folder: str | Path, batch: int, suffix: str = ".parquet") -> Path:
+    """The file of one batch in a stage's folder of per-batch files (data.batches)."""
+    return Path(folder) / f"batch_{batch}{suffix}"
+
+
+def batch_files(folder: str | Path, batches: list[int], suffix: str = ".parquet") -> list[Path]:
+    """The files of exactly ``batches`` in ``folder``, never a leftover of an earlier, larger data.batches.
+
+    Raises:
+        PipelineError: A batch's file is missing (its stage has not run).
+    """
+    files = [batch_file(folder, batch, suffix) for batch in batches]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise PipelineError(f"{missing[0]}: file not found (run `dvc repro`; {len(missing)} of data.batches' "
+                            f"{len(files)} files are missing)")
+    return files
 
 
 def usable_cores() -> int:

@@ -51,6 +51,16 @@ def news_frame(timestamps, headlines, ticker: str | None, source: str, publisher
     })
 
 
+def news_for(news: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """The headlines of ``ticker`` in a table read for every ticker: the rows that name it, in any
+    case, labelled as data.tickers spells it; a file without a ticker column names none, and then
+    all its headlines count for every ticker (market news)."""
+    if news[col.TICKER].isna().all():
+        return news.assign(**{col.TICKER: pd.Series(ticker, index=news.index, dtype="string")})
+    rows = news[news[col.TICKER].str.upper() == ticker.upper()]
+    return rows.assign(**{col.TICKER: pd.Series(ticker, index=rows.index, dtype="string")}).reset_index(drop=True)
+
+
 def clean_headline(text: str | None) -> str:
     """A headline as plain text: HTML tags removed, entities decoded, spaces collapsed."""
     if not text:
@@ -263,7 +273,9 @@ def read_news_csv(
         future = ~unreadable & (timestamps >= pd.Timestamp(today, tz="UTC") + pd.Timedelta(days=2))
     headlines = raw[headline_column].astype("string").str.strip()
     empty = headlines.isna() | (headlines == "")
-    tickers = raw[ticker_column].astype("string") if ticker_column is not None else pd.Series(ticker, index=raw.index)
+    # Rows kept for ``ticker`` carry it as data.tickers spells it, whatever case the file wrote.
+    tickers = raw[ticker_column].astype("string") if ticker_column is not None and not ticker \
+        else pd.Series(ticker, index=raw.index, dtype="string")
     keep = ~unreadable & ~future & ~empty
     repeated = pd.DataFrame({"time": timestamps, "headline": headlines, "ticker": tickers})[keep].duplicated()
     counts["rows_bad_date"] = int(unreadable.sum())
@@ -272,7 +284,7 @@ def read_news_csv(
     counts["rows_duplicate"] = int(repeated.sum())
     keep[repeated.index[repeated]] = False
     news = news_frame(timestamps[keep].values, headlines[keep].values, ticker, "csv", [None] * int(keep.sum()))
-    if ticker_column is not None:
+    if ticker_column is not None and not ticker:
         news[col.TICKER] = raw[ticker_column][keep].astype("string").values
     news = news.sort_values(col.TIMESTAMP, kind="stable").reset_index(drop=True)
     counts["headlines"] = int(len(news))

@@ -41,15 +41,18 @@ def path_with_ticker(path: str | None, ticker: str) -> str | None:
     return path.replace("{ticker}", ticker) if path else None
 
 
-# Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL.
-TICKER_PATTERN = r"^[A-Za-z0-9.\-^=]{1,20}$"
+# Letters, digits and . - ^ = only, so a ticker cannot add parameters to a provider's URL, and at
+# least one letter or digit, so that no ticker is "." or "..", which name folders (models/<ticker>/).
+TICKER_PATTERN = r"^[.\-^=]*[A-Za-z0-9][A-Za-z0-9.\-^=]*$"
+TICKER_MAX_LENGTH = 20
 
 
 class DataParams(_Section):
     source: Literal["sample", "csv", "yahoo", "stooq", "alphavantage"] = "sample"
     path: str | None = None  # csv: a file; {ticker} in it stands for the ticker
     # The universe: a list, or "all" (every file data.path's {ticker} matches; with sample, both series).
-    tickers: list[Annotated[str, StringConstraints(pattern=TICKER_PATTERN)]] | Literal["all"] = Field(
+    tickers: list[Annotated[str, StringConstraints(pattern=TICKER_PATTERN, max_length=TICKER_MAX_LENGTH)]] \
+        | Literal["all"] = Field(
         default_factory=lambda: ["^GSPC"], min_length=1)
     # Batch numbers 0 .. n-1: the per-batch stages are made once for each; a ticker's batch is a hash of its name.
     batches: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=256)

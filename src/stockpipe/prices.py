@@ -15,7 +15,7 @@ import pandas as pd
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import read_csv_table
-from stockpipe.params import TICKER_PATTERN
+from stockpipe.params import TICKER_MAX_LENGTH, TICKER_PATTERN
 
 # Header spellings seen in real exports, lower-cased with spaces and underscores removed.
 _ALIASES = {
@@ -246,10 +246,11 @@ def matching_tickers(pattern: str) -> list[str]:
                      if file.is_file() and (match := regex.match(file.name)))
     if not tickers:
         raise PipelineError(f"params.yaml: data.tickers: all found no file matching data.path {pattern!r}")
-    unusable = [ticker for ticker in tickers if not re.fullmatch(TICKER_PATTERN, ticker)]
+    unusable = [ticker for ticker in tickers
+                if not re.fullmatch(TICKER_PATTERN, ticker) or len(ticker) > TICKER_MAX_LENGTH]
     if unusable:
         raise PipelineError(f"{path.parent}: file names give tickers that are not tickers ({', '.join(unusable[:5])}); "
-                            f"a ticker has 1-20 letters, digits or . - ^ =")
+                            f"a ticker has 1-20 letters, digits or . - ^ =, at least one a letter or digit")
     return tickers
 
 

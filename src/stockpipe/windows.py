@@ -140,7 +140,8 @@ def stack_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the train stage saved beside the model to turn tables into inputs and back."""
+    """What training saved to turn a ticker's table into inputs and back (its scaler.json: beside its own
+    model, or under specs/<ticker>/ beside the pooled one)."""
 
     inputs: list[str]
     target: str
@@ -199,6 +200,23 @@ def fold_arrays(table: pd.DataFrame, train_stop: int, val_stop: int, inputs: lis
                      train_stop=train_stop, val_stop=val_stop)
     return FoldArrays(spec, windows_for(features, rows_train, window), y[rows_train],
                       windows_for(features, rows_val, window), y[rows_val])
+
+
+def windows_before(data: FoldArrays, dates: np.ndarray, cutoff: np.datetime64) -> FoldArrays:
+    """``data`` without the training and validation windows whose target day is on or after ``cutoff``.
+
+    A model pooled over tickers is tested on every ticker's test days, so it may learn from no
+    ticker's row dated on or after the first of them: a stock listed later has training rows
+    in the test years of older ones. Each window's inputs precede its target day. The scalers
+    (``data.spec``) stay the ticker's own, fitted on its training slice, which precedes its test days.
+
+    Args:
+        dates: The dates of the rows of the table ``data`` was made from.
+    """
+    spec = data.spec
+    train = dates[target_rows(0, spec.train_stop, spec.window)] < cutoff
+    val = dates[target_rows(spec.train_stop, spec.val_stop, spec.window)] < cutoff
+    return FoldArrays(spec, data.x_train[train], data.y_train[train], data.x_val[val], data.y_val[val])
 
 
 def zeroed_inputs(spec: ModelSpec, table: pd.DataFrame) -> list[str]:

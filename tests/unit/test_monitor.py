@@ -369,7 +369,9 @@ def write_batch(folder, batch: int, forecast_text: str, prices: dict[str, pd.Dat
 
 def run_monitor(folder) -> subprocess.CompletedProcess:
     """src/monitor.py run for real in ``folder`` on its batches; history.csv in ``folder`` is read and extended."""
-    (folder / "params.yaml").write_text("monitor:\n  window: 20\n  min_scored: 1\n", encoding="utf-8")
+    batches = list(range(len(list((folder / "forecast").glob("batch_*.csv")))))
+    (folder / "params.yaml").write_text(f"data:\n  batches: {batches}\nmonitor:\n  window: 20\n  min_scored: 1\n",
+                                        encoding="utf-8")
     return subprocess.run([sys.executable, STAGE, "forecast", "features", "evaluate", "--history", "history.csv",
                            "--report", "monitor.json"], cwd=folder, capture_output=True, text=True,
                           env={**os.environ, "STOCKPIPE_PARAMS": "params.yaml"}, timeout=120)

@@ -11,6 +11,7 @@ from stockpipe.news import (
     coverage,
     empty_news,
     headline_key,
+    news_for,
     news_frame,
     parse_timestamps,
     read_news_csv,
@@ -137,7 +138,8 @@ def test_ticker_column_filters_case_insensitively(tmp_path):
     news, counts = read_news_csv(path, ticker="aapl", timezone=NEW_YORK)
 
     assert news[col.HEADLINE].tolist() == ["More Apple news", "Apple news"]
-    assert news[col.TICKER].tolist() == ["AAPL", "AAPL"]
+    # Labelled as asked (data.tickers' spelling), so the headlines reach that ticker's batch.
+    assert news[col.TICKER].tolist() == ["aapl", "aapl"]
     assert counts == {"rows_read": 3, "rows_malformed": 0, "rows_other_tickers": 1, "rows_bad_date": 0,
                       "rows_future_date": 0, "rows_empty_headline": 0, "rows_duplicate": 0, "headlines": 2,
                       "encoding": "utf-8", "delimiter": ","}
@@ -278,3 +280,22 @@ def test_real_benzinga_file_filtered_to_aapl(shared_data):
     # First and last AAPL rows: 2020-03-09 12:00:00-04:00 and 2020-06-10 11:33:00-04:00.
     assert news[col.TIMESTAMP].iloc[0] == utc("2020-03-09 16:00")
     assert news[col.TIMESTAMP].iloc[-1] == utc("2020-06-10 15:33")
+
+
+def test_news_for_takes_a_tickers_rows_in_any_case_and_spells_it_as_asked():
+    news = news_frame(pd.to_datetime(["2020-06-05 14:00", "2020-06-05 15:00", "2020-06-08 14:00"], utc=True),
+                      ["Apple up", "Microsoft down", "Apple again"], None, "csv", [None, None, None])
+    news[col.TICKER] = pd.Series(["aapl", "MSFT", "AAPL"], dtype="string")
+
+    apple = news_for(news, "AAPL")
+
+    assert apple[col.HEADLINE].tolist() == ["Apple up", "Apple again"]
+    assert apple[col.TICKER].tolist() == ["AAPL", "AAPL"]
+    assert news_for(news, "KO").empty  # a ticker the file does not name gets no headlines, not an error
+
+
+def test_news_for_gives_every_ticker_the_headlines_of_a_file_without_tickers():
+    news = news_frame(pd.to_datetime(["2020-06-05 14:00"], utc=True), ["Markets rally"], None, "csv", [None])
+
+    assert news_for(news, "KO")[col.TICKER].tolist() == ["KO"]
+    assert news_for(news, "^GSPC")[col.HEADLINE].tolist() == ["Markets rally"]

@@ -67,6 +67,9 @@ def test_unknown_key_suggests_the_closest_known_key(raw, message):
         # The key names the list item, not pydantic's branch of `list or "all"` (list[constrained-str]).
         ({"data": {"tickers": ["AA PL"]}}, r"data\.tickers\.0: String should match pattern .* \(got 'AA PL'\)$"),
         ({"data": {"tickers": "AA PL"}}, r"data\.tickers\.0: String should match pattern .* \(got 'AA PL'\)$"),
+        # A ticker names folders (models/tickers/batch_0/<ticker>/): "." or ".." would write elsewhere.
+        ({"data": {"tickers": ["AAPL", ".."]}}, r"data\.tickers\.1: String should match pattern .* \(got '\.\.'\)$"),
+        ({"data": {"tickers": ["A" * 21]}}, r"data\.tickers\.0: String should have at most 20 characters"),
         ({"data": {"tickers": 5}}, r"data\.tickers: Input should be a valid list \(got 5\)$"),
         ({"data": {"on_error": "ignore"}},
          r"data\.on_error: Input should be 'auto', 'stop' or 'skip' \(got 'ignore'\)"),

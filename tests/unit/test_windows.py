@@ -20,6 +20,7 @@ from stockpipe.windows import (
     target_rows,
     target_values,
     to_price,
+    windows_before,
     windows_for,
     zeroed_inputs,
 )
@@ -214,6 +215,23 @@ def test_fold_arrays_fit_both_scalers_on_the_training_rows_only():
     assert data.y_train.tolist() == pytest.approx([-1.0, 1.0])
     np.testing.assert_array_equal(later_changed.x_train, data.x_train)
     np.testing.assert_array_equal(later_changed.y_val, data.y_val)
+
+
+def test_windows_before_keeps_only_windows_whose_target_day_precedes_the_cutoff():
+    # Eight sessions; windows of 2: training targets rows 2, 3, validation targets rows 4, 5.
+    table = pd.DataFrame({"x": [1.0, 3.0, 5.0, 7.0, 100.0, 200.0, 300.0, 400.0],
+                          col.CLOSE: [100.0, 110.0, 121.0, 145.2, 146.41, 161.051, 170.0, 180.0]})
+    dates = pd.date_range("2020-06-01", periods=8, freq="B").to_numpy()  # Mon 1 .. Wed 10 June
+    data = fold_arrays(table, train_stop=4, val_stop=6, inputs=["x"], target="log_return", window=2)
+
+    # Another ticker's first test day is row 5's date (Mon 8 June): rows 5 and later must not teach the model.
+    kept = windows_before(data, dates, np.datetime64("2020-06-08"))
+
+    assert kept.spec is data.spec  # the ticker's own scalers, fitted on its training slice
+    np.testing.assert_array_equal(kept.x_train, data.x_train)  # targets Wed 3, Thu 4 June
+    np.testing.assert_array_equal(kept.x_val, data.x_val[:1])  # Fri 5 June kept, Mon 8 June left out
+    np.testing.assert_array_equal(kept.y_val, data.y_val[:1])
+    assert len(windows_before(data, dates, np.datetime64("2020-06-03")).x_train) == 0
 
 
 def news_table(news):
