@@ -14,8 +14,9 @@ cache, no outputs) and is timed, wall clock, start-up of every stage included. C
 - peak resident memory: the largest of any process the cold run started (RUSAGE_CHILDREN of a
   wrapper process per case).
 
-`--universe` adds one cold run of every ticker that data.tickers: all finds (505 files; 35
-short histories are skipped and listed) with model.scope global, and its no-op time.
+`--universe` adds one cold run of every ticker that data.tickers: all finds (505 files; of the 35
+short histories, those too short for the default params, two, are skipped and listed) with
+model.scope global, and its no-op time.
 Targets (issue 21): marginal cost per ticker <= 2 s with the global model, 50 tickers cold
 <= 5 minutes; the universe <= 20 minutes cold, no-op <= 5 s, peak RSS <= 4 GB on 2 cores.
 
