@@ -8,11 +8,10 @@ model.scope global the pooled model is train_global's, and this stage writes onl
 
 import argparse
 import logging
-import time
 from pathlib import Path
 
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
-from stockpipe.io import atomic_dir, atomic_path, read_parquet, run_stage, write_json
+from stockpipe.io import atomic_dir, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
@@ -23,7 +22,7 @@ log = logging.getLogger("train")
 
 def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     """Every fold's and seed's model of one ticker into ``model_dir``; returns each model's validation losses."""
-    from stockpipe.model import fit_model, model_from_params, save_model, set_seed
+    from stockpipe.model import train_and_save
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
@@ -37,21 +36,15 @@ def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
             log.warning("%s: %s: constant on the training rows (fold %d/%d) but not later; the model gets 0 for "
                         "them, as it never saw them vary", ticker, ", ".join(zeroed), fold.number, len(folds))
         for seed in seed_values(params.seed, train_params.seeds):
-            set_seed(seed)
-            model = model_from_params(params.model, params.train, len(inputs))
-            started = time.perf_counter()
-            fitted = fit_model(model, data.x_train, data.y_train, data.x_val, data.y_val, train_params.epochs,
-                               train_params.batch_size, train_params.patience, seed=seed)
-            seconds = time.perf_counter() - started
             shipped = fold is folds[-1] and seed == params.seed
-            with atomic_path(model_file(model_dir, fold.number, seed, shipped)) as tmp:
-                save_model(model, tmp)
-            losses = fitted.history["val_loss"]
-            best = min(range(len(losses)), key=losses.__getitem__)
-            history[f"fold{fold.number}_seed{seed}"] = {"loss": fitted.history["loss"], "val_loss": losses}
+            fitted = train_and_save(data.x_train, data.y_train, data.x_val, data.y_val, model_params, train_params,
+                                    seed=seed, path=model_file(model_dir, fold.number, seed, shipped))
+            losses = fitted["val_loss"]
+            history[f"fold{fold.number}_seed{seed}"] = {"loss": fitted["loss"], "val_loss": losses}
             log.info("%s fold %d/%d, seed %d: %d epochs, best val_loss %.4f at epoch %d (%d train / %d val windows, "
-                     "%.0f training windows/s)", ticker, fold.number, len(folds), seed, len(losses), losses[best],
-                     best + 1, len(data.x_train), len(data.x_val), len(data.x_train) * len(losses) / seconds)
+                     "%.0f training windows/s)", ticker, fold.number, len(folds), seed, len(losses),
+                     losses[fitted["best_epoch"] - 1], fitted["best_epoch"], len(data.x_train), len(data.x_val),
+                     fitted["windows_per_second"])
     return history
 
 

@@ -11,14 +11,13 @@ older ones). With model.scope ticker this stage writes only a note: the models a
 import argparse
 import contextlib
 import logging
-import time
 
 import numpy as np
 
 from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_dir, atomic_path, batch_files, read_parquet, run_stage, write_json
+from stockpipe.io import atomic_dir, batch_files, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
@@ -44,12 +43,10 @@ def main() -> None:
 
         from stockpipe.model import (
             configure_threads,
-            fit_model,
             live_callback,
             model_from_params,
             recurrent_kernels,
-            save_model,
-            set_seed,
+            train_and_save,
         )
 
         configure_threads()
@@ -99,26 +96,19 @@ def main() -> None:
                                     f"{np.datetime_as_string(cutoff, 'D')}, the first test day of the universe")
             for seed in seeds:
                 shipped = last and seed == seeds[0]
-                set_seed(seed)
-                model = model_from_params(params.model, params.train, len(inputs))
-                started = time.perf_counter()
                 # dvclive records the shipped model's curves, the ones `dvc plots` shows.
                 live = Live(dir=str(model_dir / "live"), dvcyaml=None, save_dvc_exp=False, report=None) \
                     if shipped else None
                 with live or contextlib.nullcontext():
-                    history = fit_model(model, pooled["x_train"], pooled["y_train"], pooled["x_val"],
-                                        pooled["y_val"], train_params.epochs, train_params.batch_size,
-                                        train_params.patience, seed=seed,
-                                        callbacks=[live_callback(live)] if live else None)
-                seconds = time.perf_counter() - started
-                with atomic_path(model_file(model_dir, number, seed, shipped)) as tmp:
-                    save_model(model, tmp)
-                losses = history.history["val_loss"]
-                best = min(range(len(losses)), key=losses.__getitem__)
+                    fitted = train_and_save(pooled["x_train"], pooled["y_train"], pooled["x_val"], pooled["y_val"],
+                                            model_params, train_params, seed=seed,
+                                            path=model_file(model_dir, number, seed, shipped),
+                                            callbacks=[live_callback(live)] if live else None)
+                losses = fitted["val_loss"]
                 log.info("fold %d/%d, seed %d: %d epochs, best pooled val_loss %.4f at epoch %d (%d tickers: %d train "
                          "/ %d val windows, %.0f training windows/s)", number, params.evaluate.folds, seed,
-                         len(losses), losses[best], best + 1, len(folds), len(pooled["x_train"]),
-                         len(pooled["x_val"]), len(pooled["x_train"]) * len(losses) / seconds)
+                         len(losses), losses[fitted["best_epoch"] - 1], fitted["best_epoch"], len(folds),
+                         len(pooled["x_train"]), len(pooled["x_val"]), fitted["windows_per_second"])
         write_json({"scope": "global", "tickers": list(folds), "skipped": skipped}, model_dir / "trained.json")
 
 

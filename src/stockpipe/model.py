@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from stockpipe.io import usable_cores
+from stockpipe.io import atomic_path, usable_cores
 
 # Training steps per call from Python into TensorFlow. With one, each 11 ms step of the
 # textbook-sized model spent about 1 ms in Python and the eager runtime; with 8 it trained
@@ -230,6 +231,28 @@ def fit_model(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_va
         epochs=epochs, verbose=0, callbacks=[stopper, *(callbacks or [])],
         shuffle=False,  # batches() shuffles; Keras' own flag applies to arrays only
     )
+
+
+def train_and_save(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, model_params,
+                   train_params, *, seed: int, path, callbacks: list | None = None) -> dict:
+    """Build a model from the params with ``seed``, fit it (``fit_model``) and save it to ``path`` atomically.
+
+    Returns:
+        The per-epoch ``loss`` and ``val_loss``, the ``best_epoch`` (from 1, the one whose
+        weights were kept) and the training ``windows_per_second``.
+    """
+    set_seed(seed)
+    model = model_from_params(model_params, train_params, x_train.shape[-1])
+    started = time.perf_counter()
+    history = fit_model(model, x_train, y_train, x_val, y_val, train_params.epochs, train_params.batch_size,
+                        train_params.patience, seed=seed, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    with atomic_path(path) as tmp:
+        save_model(model, tmp)
+    losses = history.history["val_loss"]
+    return {"loss": history.history["loss"], "val_loss": losses,
+            "best_epoch": min(range(len(losses)), key=losses.__getitem__) + 1,
+            "windows_per_second": len(x_train) * len(losses) / seconds}
 
 
 def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:

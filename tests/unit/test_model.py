@@ -16,6 +16,7 @@ from stockpipe.model import (
     predict,
     save_model,
     set_seed,
+    train_and_save,
 )
 from stockpipe.params import parse_params
 
@@ -26,6 +27,24 @@ def tiny_data(n_samples=16):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n_samples, WINDOW, N_FEATURES)).astype("float32")
     return x, x[:, -1, 0] * 0.5
+
+
+def test_train_and_save_fits_a_seeded_model_saves_it_and_says_which_epoch_was_kept(tmp_path):
+    params = parse_params({"model": {"window": WINDOW, "units": 4}, "train": {"epochs": 3, "batch_size": 8}})
+    x, y = tiny_data()
+
+    first = train_and_save(x[:12], y[:12], x[12:], y[12:], params.model, params.train, seed=7,
+                           path=tmp_path / "a" / "model.keras")
+    again = train_and_save(x[:12], y[:12], x[12:], y[12:], params.model, params.train, seed=7,
+                           path=tmp_path / "b" / "model.keras")
+
+    assert len(first["loss"]) == len(first["val_loss"]) == 3
+    assert first["val_loss"][first["best_epoch"] - 1] == min(first["val_loss"])
+    assert first["windows_per_second"] > 0
+    assert again["val_loss"] == first["val_loss"]  # the same seed, the same model
+    assert [path.name for path in (tmp_path / "a").iterdir()] == ["model.keras"]  # no temporary file left
+    np.testing.assert_array_equal(predict(load_model(tmp_path / "a" / "model.keras"), x[12:]),
+                                  predict(load_model(tmp_path / "b" / "model.keras"), x[12:]))
 
 
 def test_two_layer_stack():
