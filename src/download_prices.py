@@ -24,7 +24,7 @@ from stockpipe.io import atomic_dir, batch_file, read_parquet, run_stage, write_
 from stockpipe.params import load_params
 from stockpipe.prices import filter_range, load_sample, read_price_csv, universe
 from stockpipe.sources import API_KEY_VARIABLES, LIVE_SOURCES, download
-from stockpipe.universe import batch_of, by_ticker, long_table, run_each
+from stockpipe.universe import batch_members, by_ticker, long_table, run_each
 
 log = logging.getLogger("download_prices")
 TRACKED_DIR = Path("data/external")
@@ -95,13 +95,13 @@ def main() -> None:
     n_batches = len(data.batches)
 
     def batch_table(batch: int | None) -> pd.DataFrame:
-        members = [ticker for ticker in frames if batch is None or batch_of(ticker, n_batches) == batch]
+        members = list(frames) if batch is None else batch_members(frames, batch, n_batches)
+        left_out = list(skipped) if batch is None else batch_members(skipped, batch, n_batches)
         # attrs travel in the parquet file: what was read and which tickers were left out, for the reports.
         table = long_table({ticker: frames[ticker] for ticker in members})
         table.attrs = {**labels, "skip_failing": data.skip_failing,
                        "read": {ticker: read[ticker] for ticker in members if ticker in read},
-                       "skipped": {ticker: reason for ticker, reason in skipped.items()
-                                   if batch is None or batch_of(ticker, n_batches) == batch}}
+                       "skipped": {ticker: skipped[ticker] for ticker in left_out}}
         return table
 
     if args.all_in_one:

@@ -44,12 +44,8 @@ def read_forecast(path: Path) -> pd.DataFrame:
     """predict's forecast CSV (a ticker column, then the forecast's) with its types, or a one-line PipelineError."""
     if not path.exists():
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if len(lines) == 1 and lines[0].startswith(f"{col.TICKER},"):
-        # A batch whose tickers were all skipped, or to which no ticker hashes: no forecast, nothing to record.
-        return pd.DataFrame({col.TICKER: pd.Series(dtype="object"), col.DATE: pd.Series(dtype="datetime64[ns]"),
-                             col.PREDICTED_CLOSE: pd.Series(dtype="float64")})
-    frame, _ = read_csv_table(path, na_values=())
+    # A batch whose tickers were all skipped, or to which no ticker hashes, has a forecast of no rows.
+    frame, _ = read_csv_table(path, na_values=(), header_only=True)
     if col.TICKER not in frame.columns:
         raise PipelineError(f"{path}: no {col.TICKER} column (expected {col.TICKER}, {col.DATE}, "
                             f"{col.PREDICTED_CLOSE}, ... as predict writes them; rerun predict)")

@@ -36,13 +36,13 @@ def main() -> None:
     no_news = sentiment.drop(columns=col.TICKER).iloc[:0]
     train_fraction = 1 - params.split.test_size - params.split.val_size
     skipped = dict(raw.attrs.get("skipped", {}))
+    labels = {key: raw.attrs.get(key) for key in ("source", "adjusted")}
     reports = {}
 
     def prepare(ticker: str, prices: pd.DataFrame) -> pd.DataFrame:
         clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction)
         table, features = build_features(clean, daily.get(ticker, no_news), params.features)
         parts = chronological_split(table, params.split.test_size, params.split.val_size)
-        labels = {key: raw.attrs.get(key) for key in ("source", "adjusted")}
         read = raw.attrs.get("read", {}).get(ticker, {"encoding": None, "delimiter": None})
         reports[ticker] = {"data_quality": {**labels, "exchange": params.data.exchange, **read, **quality},
                            "features": features}

@@ -20,7 +20,7 @@ from stockpipe.io import atomic_dir, batch_file, parquet_frame, read_parquet, ru
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
 from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines
-from stockpipe.universe import batch_of, long_table
+from stockpipe.universe import batch_members, long_table
 
 log = logging.getLogger("sentiment")
 
@@ -64,7 +64,7 @@ def main() -> None:
     n_batches = len(params.data.batches)
     with atomic_dir(args.out) as folder:
         for batch in params.data.batches:
-            members = {ticker: frame for ticker, frame in daily.items() if batch_of(ticker, n_batches) == batch}
+            members = {ticker: daily[ticker] for ticker in batch_members(daily, batch, n_batches)}
             write_parquet(long_table(members, empty=empty_daily()), batch_file(folder, batch))
     write_parquet(cache, args.cache)
     log.info("%d headlines (%d distinct: %d scored, %d from the cache) with %s into %d sessions of %d tickers",

@@ -59,7 +59,7 @@ def _first_bytes(path: Path) -> bytes:
 
 def read_csv_table(
     path: str | Path | io.StringIO, source: str | None = None, na_values: Iterable[str] = ("",),
-    malformed: str = "error", max_bytes: int = MAX_CSV_BYTES,
+    malformed: str = "error", max_bytes: int = MAX_CSV_BYTES, header_only: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     """Read a CSV file that a person or a spreadsheet wrote, as text cells, or say in one line why not.
 
@@ -78,6 +78,9 @@ def read_csv_table(
         na_values: Cell texts that mean "missing"; they become NaN.
         malformed: "error" stops at the first malformed row, naming it; "drop" skips such
             rows and counts them as ``rows_malformed``.
+        header_only: Read a file of a header and no rows as a table with no rows, where
+            that means "nothing" (a stage's output for a batch with no tickers); by default it
+            is refused.
 
     Returns:
         The cells as strings (NaN where missing) indexed by line number, the header being
@@ -104,7 +107,7 @@ def read_csv_table(
     for encoding in encodings:
         try:
             with _open_text(path, encoding) as stream:
-                frame, delimiter, dropped = _parse_csv(stream, source, malformed == "drop")
+                frame, delimiter, dropped = _parse_csv(stream, source, malformed == "drop", header_only)
             break
         except UnicodeDecodeError as error:
             if encoding == encodings[-1]:
@@ -118,7 +121,7 @@ def read_csv_table(
     return frame.mask(frame.isin(list(na_values))), read
 
 
-def _parse_csv(stream, source: str, drop_malformed: bool) -> tuple[pd.DataFrame, str, int]:
+def _parse_csv(stream, source: str, drop_malformed: bool, header_only: bool) -> tuple[pd.DataFrame, str, int]:
     lines = (line for line in stream if line.strip())
     head = next(lines, None)
     if head is None:
@@ -145,7 +148,7 @@ def _parse_csv(stream, source: str, drop_malformed: bool) -> tuple[pd.DataFrame,
             numbers.append(reader.line_num)
     except csv.Error as error:
         raise PipelineError(f"{source}: row {reader.line_num}: cannot read as CSV ({error})") from None
-    if not rows:
+    if not rows and not header_only:
         raise PipelineError(f"{source}: no data rows, only the header ({', '.join(header)})")
     # A name given twice gets a suffix, as pandas does ("Close", "Close.1"): the first is the one used.
     seen: dict[str, int] = {}

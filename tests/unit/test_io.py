@@ -16,6 +16,7 @@ from stockpipe.io import (
     atomic_dir,
     atomic_path,
     batch_file,
+    read_csv_table,
     read_parquet,
     run_stage,
     write_csv,
@@ -202,3 +203,14 @@ def test_atomic_writes_get_the_modes_of_a_plain_open_and_mkdir(tmp_path, umask, 
     assert left == umask
     assert stat.S_IMODE((tmp_path / "forecast.csv").stat().st_mode) == file_mode
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == folder_mode
+
+
+def test_a_header_without_rows_is_refused_unless_the_caller_reads_it_as_no_rows(tmp_path):
+    path = tmp_path / "forecast.csv"
+    path.write_text("ticker,date,predicted_close\n", encoding="utf-8")
+
+    with pytest.raises(PipelineError, match=r"forecast\.csv: no data rows, only the header \(ticker, date, "):
+        read_csv_table(path)
+    frame, _ = read_csv_table(path, header_only=True)
+
+    assert list(frame.columns) == ["ticker", "date", "predicted_close"] and frame.empty
