@@ -13,20 +13,13 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.backtest import (
-    FoldPredictions,
-    backtest_metrics,
-    model_file,
-    seed_values,
-    spec_file,
-    split_sizes_of,
-    ticker_dirs,
-)
+from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of, ticker_dirs
 from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster, read_trained
 from stockpipe.io import read_parquet, run_stage, write_csv, write_json
-from stockpipe.metrics import check_ma_window_fits
+from stockpipe.metrics import check_ma_window_fits, verdict_words
 from stockpipe.params import load_params
+from stockpipe.scoring import FoldPredictions, backtest_metrics
 from stockpipe.splitting import Fold, walk_forward_folds
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 from stockpipe.windows import ModelSpec, predict_prices, target_rows
@@ -37,16 +30,15 @@ PREDICTION_COLUMNS = [col.DATE, col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD]
 
 def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, spec_dir: Path,
                  last: bool) -> FoldPredictions:
-    """One fold's predictions of its test block (every seed) and validation rows (the first seed)."""
+    """One fold's predictions of its test block and validation rows, every seed's."""
     spec = ModelSpec.read(spec_file(spec_dir, fold.number, last))
     test_rows = target_rows(fold.val_stop, fold.test_stop, spec.window)
     val_rows = target_rows(fold.train_stop, fold.val_stop, spec.window)
-    test, val = {}, None
+    test, val = {}, {}
     for seed in seeds:
         forecaster = load_forecaster(model_file(model_dir, fold.number, seed, shipped=last and seed == seeds[0]))
         test[seed] = predict_prices(table, test_rows, spec, forecaster.predict)
-        if val is None:
-            val = predict_prices(table, val_rows, spec, forecaster.predict)
+        val[seed] = predict_prices(table, val_rows, spec, forecaster.predict)
     return FoldPredictions(fold, test_rows, val_rows, test, val)
 
 
@@ -58,10 +50,11 @@ def evaluate_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     seeds = seed_values(params.seed, params.train.seeds)
     results = [predict_fold(table, fold, seeds, model_dir, spec_dir, last=fold is folds[-1]) for fold in folds]
     close, dates = table[col.CLOSE].to_numpy(), table[col.DATE].to_numpy()
-    metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict.coverage)
+    metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict,
+                               params.evaluate.significance)
     rows = np.concatenate([result.test_rows for result in results])
     frame = pd.DataFrame({col.DATE: pd.to_datetime(dates[rows]).strftime("%Y-%m-%d"), col.ACTUAL: close[rows],
-                          col.PREDICTED: np.concatenate([result.test[seeds[0]] for result in results]),
+                          col.PREDICTED: np.concatenate([result.test_ensemble for result in results]),
                           col.NAIVE: close[rows - 1],
                           col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)
                                                     for result in results])})
@@ -96,18 +89,31 @@ def main() -> None:
     empty = pd.DataFrame({name: pd.Series(dtype="object") for name in PREDICTION_COLUMNS})
     write_csv(long_table({ticker: frame for ticker, (_, frame) in results.items()}, empty=empty), args.predictions)
     for ticker, (metrics, _) in results.items():
-        verdict = "beats" if metrics["beats_naive"] else "LOSES TO"
-        log.info("%s: test rmse %.3f vs naive %.3f: skill %+.4f, the model %s the naive forecast; %.0f%% intervals "
-                 "held %.1f%% of test closes", ticker, metrics["rmse"], metrics["naive_rmse"], metrics["skill"],
-                 verdict, 100 * params.predict.coverage, 100 * metrics["interval_coverage"])
+        log.info("%s: test rmse %.3f vs naive %.3f: skill %+.4f, the model %s; %.0f%% %s intervals held %.1f%% of "
+                 "test closes (%.1f%% on the most volatile third of days)", ticker, metrics["rmse"],
+                 metrics["naive_rmse"], metrics["skill"], verdict_words(metrics), 100 * params.predict.coverage,
+                 params.predict.interval_method, 100 * metrics["interval_coverage"],
+                 100 * (metrics["intervals"]["coverage_by_volatility"]["high"] or 0))
     beat = sum(metrics["beats_naive"] for metrics, _ in results.values())
-    log.info("%d of %d tickers beat the naive forecast (%d skipped)", beat, len(results), len(skipped))
+    worse = sum(metrics["skill"] < 0 and metrics["significant"] for metrics, _ in results.values())
+    log.info("%d of %d tickers beat the naive forecast, %d lose to it significantly (DM p < %g; %d skipped)", beat,
+             len(results), worse, params.evaluate.significance, len(skipped))
     if params.evaluate.fail_below_naive:
-        losing = [ticker for ticker, (metrics, _) in results.items() if metrics["skill"] < 0]
-        if losing:
-            raise PipelineError(
-                f"test skill < 0 for {', '.join(losing[:5])}{' ...' if len(losing) > 5 else ''}: the model loses to "
-                "the naive forecast (evaluate.fail_below_naive is true; the metrics were written)")
+        fail_below_naive([(ticker, metrics) for ticker, (metrics, _) in results.items()], params.evaluate)
+
+
+def fail_below_naive(results: list[tuple[str, dict]], evaluate_params) -> None:
+    """Stop the stage when a ticker loses to naive: on the sign of its skill, or only when significantly (fail_on)."""
+    significant = evaluate_params.fail_on == "significant"
+    losing = [ticker for ticker, metrics in results
+              if metrics["skill"] < 0 and (metrics["significant"] or not significant)]
+    if losing:
+        what = (f"significantly (Diebold-Mariano p < {evaluate_params.significance:g})" if significant
+                else "test skill < 0")
+        raise PipelineError(
+            f"{what} for {', '.join(losing[:5])}{' ...' if len(losing) > 5 else ''}: the model loses to the naive "
+            f"forecast (evaluate.fail_below_naive is true, fail_on {evaluate_params.fail_on}; the metrics were "
+            "written)")
 
 
 if __name__ == "__main__":

@@ -7,33 +7,47 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.backtest import model_file, spec_file, ticker_dirs
+from stockpipe.backtest import model_file, seed_values, spec_file, ticker_dirs
 from stockpipe.calendar import sessions_after
-from stockpipe.errors import PipelineError
-from stockpipe.forecast import recursive_forecast, validation_log_residuals, with_intervals
+from stockpipe.forecast import recursive_forecast
 from stockpipe.inference import load_forecaster, read_trained
+from stockpipe.intervals import band, one_step_intervals
 from stockpipe.io import read_parquet, run_stage, write_csv
-from stockpipe.metrics import conformal_halfwidth
 from stockpipe.params import load_params
+from stockpipe.scoring import ensemble
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
-from stockpipe.windows import ModelSpec
+from stockpipe.windows import ModelSpec, predict_prices, target_rows
 
 log = logging.getLogger("predict")
 FORECAST_COLUMNS = [col.DATE, col.PREDICTED_CLOSE, col.LOWER, col.UPPER]
 
 
 def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> pd.DataFrame:
-    """One ticker's forecast (date, predicted_close, lower, upper) from its shipped model."""
+    """One ticker's forecast (date, predicted_close, lower, upper): the mean of the last fold's seeds' forecasts.
+
+    Its intervals are calibrated as the evaluate stage's: on the validation rows, then, with
+    predict.interval_method adaptive, updated day by day through every later row up to the last.
+    """
     spec = ModelSpec.read(spec_file(spec_dir, 0, last=True))
-    # The shipped model (the last fold's, first seed's) has one name whatever the fold and seed.
-    forecaster = load_forecaster(model_file(model_dir, fold=0, seed=0, shipped=True))
+    seeds = seed_values(params.seed, params.train.seeds)
+    # The last fold's models: the shipped one (its first seed, model.keras) and its other seeds.
+    forecasters = [load_forecaster(model_file(model_dir, params.evaluate.folds, seed, shipped=seed == seeds[0]))
+                   for seed in seeds]
     dates = sessions_after(params.data.exchange, table[col.DATE].iloc[-1], params.predict.horizon)
-    forecast = recursive_forecast(table, dates, spec, params.features, forecaster.predict)
-    residuals = validation_log_residuals(table, spec, forecaster.predict)
-    try:
-        forecast = with_intervals(forecast, conformal_halfwidth(residuals, params.predict.coverage))
-    except ValueError as error:
-        raise PipelineError(f"params.yaml: predict.coverage: {error}") from None
+    forecast = recursive_forecast(table, dates, spec, params.features, forecasters[0].predict)
+    if len(forecasters) > 1:
+        forecast[col.PREDICTED_CLOSE] = ensemble({
+            seed: recursive_forecast(table, dates, spec, params.features, forecaster.predict)[col.PREDICTED_CLOSE]
+            for seed, forecaster in zip(seeds, forecasters, strict=True)})
+    close = table[col.CLOSE].to_numpy(dtype="float64")
+    val_rows = target_rows(spec.train_stop, spec.val_stop, spec.window)
+    later_rows = target_rows(spec.val_stop, len(table), spec.window)
+    val, later = ({seed: predict_prices(table, rows, spec, forecaster.predict)
+                   for seed, forecaster in zip(seeds, forecasters, strict=True)} for rows in (val_rows, later_rows))
+    intervals = one_step_intervals(close, spec.train_stop, val_rows, ensemble(val), later_rows, ensemble(later),
+                                   params.predict, horizon=len(dates))
+    lower, upper = band(forecast[col.PREDICTED_CLOSE].to_numpy(), intervals.ahead)
+    forecast = forecast.assign(**{col.LOWER: lower, col.UPPER: upper})
     forecast[col.DATE] = forecast[col.DATE].dt.strftime("%Y-%m-%d")
     return forecast
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.features import sentiment_without_news, technical_indicators
-from stockpipe.windows import ModelSpec, predict_prices, target_rows, to_price
+from stockpipe.windows import ModelSpec, to_price
 
 
 def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec: ModelSpec, features_params,
@@ -53,28 +53,3 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
         new_row[col.CLOSE] = close
         rows = np.vstack([rows, new_row.reindex(spec.inputs).to_numpy(dtype="float64")])
     return pd.DataFrame({col.DATE: future_dates, col.PREDICTED_CLOSE: predictions})
-
-
-
-def validation_log_residuals(table: pd.DataFrame, spec: ModelSpec,
-                             predict_fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """log(actual / predicted) of the one-step forecasts on the rows the model stopped early on.
-
-    Those are rows [spec.train_stop, spec.val_stop) of ``table``, the features table.
-    """
-    rows = target_rows(spec.train_stop, spec.val_stop, spec.window)
-    close = table[col.CLOSE].to_numpy(dtype="float64")
-    return np.log(close[rows] / predict_prices(table, rows, spec, predict_fn))
-
-
-def with_intervals(forecast: pd.DataFrame, halfwidth: float) -> pd.DataFrame:
-    """Add lower and upper bounds: predicted * exp(-+ halfwidth * sqrt(step)).
-
-    ``halfwidth`` is the one-step split-conformal half-width in log-price units. Widening it
-    by the square root of the step assumes errors add up like a random walk's; the
-    one-step coverage is the one the evaluate stage measures.
-    """
-    steps = np.sqrt(np.arange(1, len(forecast) + 1))
-    predicted = forecast[col.PREDICTED_CLOSE].to_numpy(dtype="float64")
-    return forecast.assign(**{col.LOWER: predicted * np.exp(-halfwidth * steps),
-                              col.UPPER: predicted * np.exp(halfwidth * steps)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from stockpipe.errors import PipelineError
 
@@ -78,24 +79,43 @@ def mase(mae: float, train_close: np.ndarray) -> float:
     return mae / scale if scale > 0 else float("nan")
 
 
-def conformal_halfwidth(abs_log_residuals: np.ndarray, coverage: float) -> float:
-    """Split-conformal half-width, in log-price units, for intervals at ``coverage``.
+def diebold_mariano(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> dict:
+    """Diebold-Mariano test of equal squared errors, model against naive, on one-step forecasts.
 
-    The ceil((n + 1) * coverage)-th smallest absolute residual of n held-out (validation)
-    forecasts: with exchangeable errors, an interval of that half-width around the next
-    forecast holds the actual at least ``coverage`` of the time.
-
-    Raises:
-        ValueError: Too few residuals for that coverage.
+    d_t = (predicted_t - actual_t)^2 - (naive_t - actual_t)^2; the statistic is mean(d) over
+    its standard error (lag 0 only, as fits one-step forecasts), times the Harvey, Leybourne
+    and Newbold (1997) small-sample factor sqrt((n - 1) / n), and is read against Student's t
+    with n - 1 degrees of freedom. Positive: the model's errors are larger. ``p_value`` is
+    two-sided. When the difference is the same every day there is no spread to test against:
+    a nonzero one is certain (p = 0, no statistic), none at all gives None for both.
     """
-    residuals = np.sort(np.abs(np.asarray(abs_log_residuals, dtype="float64")))
-    rank = int(np.ceil((len(residuals) + 1) * coverage))
-    if rank > len(residuals):
-        raise ValueError(f"{len(residuals)} validation forecasts are too few for {coverage:.0%} intervals")
-    return float(residuals[rank - 1])
+    actual, predicted, naive = (np.asarray(values, dtype="float64") for values in (actual, predicted, naive))
+    loss = (predicted - actual) ** 2 - (naive - actual) ** 2
+    n = len(loss)
+    variance = float(np.mean((loss - loss.mean()) ** 2))
+    if n < 2 or not variance > 0:
+        return {"statistic": None, "p_value": 0.0 if n and loss.mean() != 0 else None, "n": n}
+    statistic = float(loss.mean() / np.sqrt(variance / n) * np.sqrt((n - 1) / n))
+    return {"statistic": statistic, "p_value": float(2 * stats.t.sf(abs(statistic), n - 1)), "n": n}
 
 
-def interval_coverage(actual: np.ndarray, predicted: np.ndarray, halfwidth: float) -> float:
-    """Share of ``actual`` prices inside predicted * exp(+-halfwidth)."""
-    log_error = np.abs(np.log(np.asarray(actual, dtype="float64") / np.asarray(predicted, dtype="float64")))
-    return float(np.mean(log_error <= halfwidth))
+def verdict_words(metrics: dict) -> str:
+    """The verdict against naive with its significance, e.g. "loses to naive, not significantly (DM p = 0.41)".
+
+    Reads ``skill``, ``dm_p_value`` and ``significance`` of one ticker's metrics.
+    """
+    skill = metrics["skill"]
+    words = "beats naive" if skill > 0 else "loses to naive" if skill < 0 else "ties with naive"
+    how = significance_words(metrics)
+    return f"{words}, {how}" if how and skill != 0 else words
+
+
+def significance_words(metrics: dict) -> str | None:
+    """"significantly (DM p = 0.003)" or "not significantly (DM p = 0.41)"; None for metrics without the test."""
+    if "dm_p_value" not in metrics:
+        return None
+    p_value = metrics["dm_p_value"]
+    if p_value is None:
+        return "not significantly (DM test: the errors never differ)"
+    how = "significantly" if p_value < metrics.get("significance", 0.05) else "not significantly"
+    return f"{how} (DM p = {p_value:.3g})"

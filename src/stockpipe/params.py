@@ -307,11 +307,16 @@ class EvaluateParams(_Section):
     ma_window: int = Field(5, ge=1)
     folds: int = Field(1, ge=1, le=100)  # walk-forward folds over the test rows; 1 is the plain split
     fail_below_naive: bool = Field(False, strict=True)
+    fail_on: Literal["sign", "significant"] = "sign"  # what fail_below_naive fails on: skill < 0 or DM p < significance
+    significance: float = Field(0.05, gt=0, lt=1)  # the Diebold-Mariano test's level for "significantly"
 
 
 class PredictParams(_Section):
     horizon: int = Field(5, ge=1, le=260)
     coverage: float = Field(0.9, gt=0, lt=1)
+    interval_method: Literal["adaptive", "split"] = "adaptive"
+    gamma: float = Field(0.02, ge=0, le=1)  # adaptive: step of the working miscoverage level after each scored day
+    volatility: Literal["garch", "ewma"] = "garch"  # GARCH(1,1) or RiskMetrics EWMA (0.94), Student-t errors
 
 
 class MonitorParams(_Section):

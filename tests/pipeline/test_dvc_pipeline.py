@@ -14,7 +14,8 @@ ALL_STAGES = {"download_prices", "download_news", "sentiment", "prepare@0", "tra
               "evaluate@0", "predict@0", "monitor", "summary"}
 # A model or training param: both training stages read it (the one of the other scope writes a note).
 FROM_TRAINING = {"train@0", "train_global", "evaluate@0", "predict@0", "monitor", "summary"}
-METRIC_KEYS = {"mse", "rmse", "mae", "mape", "naive_rmse", "naive_mae", "skill", "direction_accuracy", "n_test"}
+METRIC_KEYS = {"mse", "rmse", "mae", "mape", "naive_rmse", "naive_mae", "skill", "direction_accuracy", "n_test",
+               "dm_statistic", "dm_p_value", "significant", "interval_method", "intervals", "intervals_garch_t"}
 TICKER = "^GSPC"
 EVALUATE = "metrics/evaluate/batch_0.json"
 MODELS = f"models/tickers/batch_0/{TICKER}"
@@ -47,6 +48,9 @@ def test_first_run_writes_every_output(project):
     assert set(forecast["ticker"]) == {TICKER}
     assert (forecast["lower"] < forecast["predicted_close"]).all()
     assert (forecast["predicted_close"] < forecast["upper"]).all()
+    # Adaptive bands widen with the step as the volatility model's summed variance forecasts do.
+    assert metrics["interval_method"] == "adaptive"
+    assert (forecast["upper"] / forecast["predicted_close"]).is_monotonic_increasing
     # The sample ends on Monday 2018-12-31; 2019-01-01 is a holiday, then Wed..Fri, then Monday.
     assert forecast["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2019-01-02", "2019-01-03", "2019-01-04", "2019-01-07", "2019-01-08"]
@@ -97,6 +101,9 @@ def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_s
         assert metrics["n_test"] == len(predictions)
         assert metrics["folds"]["count"] == 3 and metrics["seeds"]["count"] == 2
         assert sorted(metrics["seeds"]["per_seed"]) == ["42", "43"]
+        # The headline is the two seeds' mean forecast, whose RMSE is at most the mean of theirs (Minkowski).
+        assert metrics["rmse"] <= metrics["seeds"]["rmse"]["mean"] + 1e-9
+        assert metrics["rmse"] not in {seed["rmse"] for seed in metrics["seeds"]["per_seed"].values()}
         assert metrics["folds"]["skill"]["std"] > 0
         assert sum(fold["n_test"] for fold in metrics["folds"]["per_fold"].values()) == metrics["n_test"]
         models = project.path / MODELS
@@ -172,8 +179,9 @@ def test_bad_param_fails_with_one_line_and_keeps_outputs(project):
         project.reset()
 
 
-def test_fail_below_naive_fails_evaluate_exactly_when_skill_is_negative(project):
-    skill = ticker_metrics(project)["skill"]
+def test_fail_below_naive_fails_evaluate_on_the_sign_or_only_when_significant(project):
+    metrics = ticker_metrics(project)
+    skill, significant = metrics["skill"], metrics["significant"]
     try:
         project.set_params({"evaluate": {"fail_below_naive": True}})
         result = project.dvc("repro", check=False)
@@ -181,9 +189,17 @@ def test_fail_below_naive_fails_evaluate_exactly_when_skill_is_negative(project)
         if skill < 0:
             assert result.returncode != 0
             assert errors == [f"error: test skill < 0 for {TICKER}: the model loses to the naive forecast "
-                              "(evaluate.fail_below_naive is true; the metrics were written)"]
+                              "(evaluate.fail_below_naive is true, fail_on sign; the metrics were written)"]
             # As the message says: the metrics of the failing run are there to read.
             assert ticker_metrics(project)["skill"] == skill
+        else:
+            assert result.returncode == 0 and not errors
+        # fail_on significant fails only when the Diebold-Mariano test says the loss is real.
+        project.set_params({"evaluate": {"fail_below_naive": True, "fail_on": "significant"}})
+        result = project.dvc("repro", check=False)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        if skill < 0 and significant:
+            assert result.returncode != 0 and errors[0].startswith("error: significantly (Diebold-Mariano p < 0.05)")
         else:
             assert result.returncode == 0 and not errors
     finally:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.forecast import recursive_forecast, with_intervals
+from stockpipe.forecast import recursive_forecast
 from stockpipe.params import FeaturesParams
 from stockpipe.windows import ModelSpec, Scaler
 
@@ -109,12 +109,3 @@ def test_an_input_constant_in_training_is_0_on_real_and_future_days():
     assert seen[1][0] == pytest.approx(np.array([[0.0, 0.0], [2 * log_1_1, 0.0]]))
     assert seen[2][0] == pytest.approx(np.array([[2 * log_1_1, 0.0], [2 * log_1_1, 0.0]]))
 
-
-def test_intervals_widen_with_the_square_root_of_the_step():
-    forecast = pd.DataFrame({"date": pd.to_datetime(["2020-06-08", "2020-06-09", "2020-06-10", "2020-06-11"]),
-                             "predicted_close": [100.0, 100.0, 100.0, 100.0]})
-    bounded = with_intervals(forecast, 0.01)
-    # Step 4: half-width 0.01 * sqrt(4) = 0.02 in log units.
-    assert bounded["upper"].iloc[3] == pytest.approx(100 * math.exp(0.02))
-    assert bounded["lower"].iloc[0] == pytest.approx(100 * math.exp(-0.01))
-    assert list(bounded.columns) == ["date", "predicted_close", "lower", "upper"]

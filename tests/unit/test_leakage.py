@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from stockpipe import columns as col
 from stockpipe.features import build_features, feature_columns, join_sentiment
+from stockpipe.intervals import adaptive_conformal, one_step_intervals, volatility
 from stockpipe.lexicons import make_scorer
 from stockpipe.news import news_frame
-from stockpipe.params import FeaturesParams
+from stockpipe.params import FeaturesParams, PredictParams
 from stockpipe.prices import load_sample
 from stockpipe.sentiment import daily_sentiment, empty_daily, score_headlines
 from stockpipe.windows import ModelSpec, Scaler, predict_prices, target_rows, windows_for
@@ -138,3 +139,68 @@ def test_headlines_after_a_close_change_nothing_up_to_that_session(session, earl
 
     dates = pd.Series(JUNE_SESSIONS[JUNE_SESSIONS <= day])
     pd.testing.assert_frame_equal(join_sentiment(dates, known), join_sentiment(dates, everything))
+
+
+# Intervals: the one for day j uses returns up to day j - 1 only. Changing the closes after row t
+# changes returns from day t + 1 on, so nothing up to day t + 1's interval may move.
+INTERVAL_ROWS = 600
+INTERVAL_TRAIN_STOP = 400
+CALIBRATION_ROWS = np.arange(400, 500)
+SCORED_ROWS = np.arange(500, INTERVAL_ROWS)
+
+
+@pytest.fixture(scope="module")
+def closes():
+    return load_sample()[col.CLOSE].to_numpy()[:INTERVAL_ROWS]
+
+
+def closes_changed_after(close: np.ndarray, day: int, factors: list[float]) -> np.ndarray:
+    """Scale every close after row ``day`` by a factor per row (cycled)."""
+    changed = close.copy()
+    changed[day + 1:] *= np.resize(np.asarray(factors), len(close) - day - 1)
+    return changed
+
+
+@settings(max_examples=25, deadline=None)
+@given(day=st.integers(min_value=INTERVAL_TRAIN_STOP, max_value=INTERVAL_ROWS - 3), factors=later_changes,
+       model=st.sampled_from(["garch", "ewma"]))
+def test_a_volatility_forecast_uses_no_return_from_its_own_day_or_later(closes, day, factors, model):
+    before = volatility(closes, INTERVAL_TRAIN_STOP, model, horizon=3)
+    after = volatility(closes_changed_after(closes, day, factors), INTERVAL_TRAIN_STOP, model, horizon=3)
+
+    # sigma[t + 1] forecasts the return of day t + 1, the first that changed.
+    np.testing.assert_array_equal(before.sigma[:day + 2], after.sigma[:day + 2])
+    assert before.nu == after.nu
+    assert not np.array_equal(before.sigma[day + 2:], after.sigma[day + 2:])
+
+
+scores = st.floats(min_value=0.0, max_value=10.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(calibration=st.lists(scores, min_size=10, max_size=30), known=st.lists(scores, min_size=1, max_size=20),
+       later=st.lists(scores, min_size=1, max_size=10), replaced=st.lists(scores, min_size=1, max_size=10),
+       gamma=st.floats(min_value=0.0, max_value=0.5))
+def test_an_adaptive_multiplier_uses_no_score_from_its_own_day_or_later(calibration, known, later, replaced, gamma):
+    # Days 0 .. t are `known`; the days after t are `later` in one run, `replaced` in the other.
+    before = adaptive_conformal(np.array(calibration), np.array(known + later), 0.8, gamma)
+    after = adaptive_conformal(np.array(calibration), np.array(known + replaced), 0.8, gamma)
+
+    # The multiplier of day t + 1 is set before that day is scored.
+    np.testing.assert_array_equal(before.multipliers[:len(known) + 1], after.multipliers[:len(known) + 1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(day=st.integers(min_value=SCORED_ROWS[0], max_value=INTERVAL_ROWS - 2), factors=later_changes,
+       method=st.sampled_from(["adaptive", "split"]), model=st.sampled_from(["garch", "ewma"]))
+def test_a_one_step_interval_uses_no_close_from_its_own_day_or_later(closes, day, factors, method, model):
+    predict = PredictParams(interval_method=method, volatility=model, coverage=0.9, gamma=0.05)
+
+    def halfwidths(close):
+        # A naive forecast (the close before each row) stands in for the model's.
+        return one_step_intervals(close, INTERVAL_TRAIN_STOP, CALIBRATION_ROWS, close[CALIBRATION_ROWS - 1],
+                                  SCORED_ROWS, close[SCORED_ROWS - 1], predict).halfwidth
+
+    changed = closes_changed_after(closes, day, factors)
+    known = SCORED_ROWS <= day + 1
+    np.testing.assert_array_equal(halfwidths(closes)[known], halfwidths(changed)[known])

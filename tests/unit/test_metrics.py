@@ -1,12 +1,20 @@
-"""Forecast errors on three prices, computed by hand."""
+"""Forecast errors on a few literal prices, computed by hand."""
 
 import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from stockpipe.errors import PipelineError
-from stockpipe.metrics import baseline_forecasts, conformal_halfwidth, forecast_metrics, interval_coverage, mase
+from stockpipe.metrics import (
+    baseline_forecasts,
+    diebold_mariano,
+    forecast_metrics,
+    mase,
+    significance_words,
+    verdict_words,
+)
 
 ACTUAL = [100.0, 102.0, 101.0]
 NAIVE = [99.0, 100.0, 102.0]  # the previous close
@@ -99,16 +107,101 @@ def test_mase_scales_by_the_training_naive_error():
     assert mase(21.0, np.array([100.0, 110.0, 99.0])) == pytest.approx(2.0)
 
 
-def test_conformal_halfwidth_takes_the_finite_sample_rank():
-    residuals = np.array([0.05, 0.01, 0.03, 0.02, 0.04, 0.06, 0.08, 0.07, 0.09, 0.10])
-    # n = 10, coverage 0.8: rank ceil(11 * 0.8) = 9, the 9th smallest is 0.09.
-    assert conformal_halfwidth(residuals, 0.8) == pytest.approx(0.09)
-    with pytest.raises(ValueError, match="10 validation forecasts are too few for 95% intervals"):
-        conformal_halfwidth(residuals, 0.95)
+# Six days: the model's errors 1, -1, 0, -2, 2, 1; naive's (the previous close's) -1, -2, 1, -2, -1, 2.
+DM_ACTUAL = [100.0, 102.0, 101.0, 103.0, 104.0, 102.0]
+DM_PREDICTED = [101.0, 101.0, 101.0, 101.0, 106.0, 103.0]
+DM_NAIVE = [99.0, 100.0, 102.0, 101.0, 103.0, 104.0]
 
 
-def test_interval_coverage_counts_actuals_inside_the_band():
-    predicted = np.array([100.0, 100.0, 100.0, 100.0])
-    actual = np.array([100.0, 104.0, 96.5, 120.0])
-    # log(1.04) = 0.039 and |log(0.965)| = 0.036 are inside 0.04; log(1.2) is not.
-    assert interval_coverage(actual, predicted, 0.04) == pytest.approx(0.75)
+def test_diebold_mariano_by_hand():
+    # d_t = model error^2 - naive error^2 = (1 - 1, 1 - 4, 0 - 1, 4 - 4, 4 - 1, 1 - 4) = (0, -3, -1, 0, 3, -3).
+    # mean(d) = -4 / 6 = -2/3.
+    # d - mean = (2/3, -7/3, -1/3, 2/3, 11/3, -7/3); squares (4 + 49 + 1 + 4 + 121 + 49) / 9 = 228 / 9.
+    # Lag-0 variance (population, over n = 6): 228 / 54 = 38/9; standard error of the mean sqrt(38/9 / 6) = sqrt(19/27).
+    # DM = (-2/3) / sqrt(19/27) = -2 sqrt(3/19); HLN factor sqrt((n - 1) / n) = sqrt(5/6):
+    # statistic = -2 sqrt(3/19) sqrt(5/6) = -2 sqrt(5/38) = -0.7255, read against t with 5 dof, two-sided.
+    statistic = -2 * math.sqrt(5 / 38)
+
+    result = diebold_mariano(DM_ACTUAL, DM_PREDICTED, DM_NAIVE)
+
+    assert result == {"statistic": pytest.approx(statistic), "p_value": pytest.approx(2 * stats.t.sf(-statistic, 5)),
+                      "n": 6}
+    assert statistic == pytest.approx(-0.72548, abs=1e-5)
+    assert result["p_value"] == pytest.approx(0.50068, abs=1e-5)
+    assert {type(result["statistic"]), type(result["p_value"])} == {float}
+
+
+def test_diebold_mariano_is_positive_when_the_models_errors_are_larger():
+    # The same six days with the roles swapped: d changes sign, so does the statistic; p stays (two-sided).
+    swapped = diebold_mariano(np.array(DM_ACTUAL), np.array(DM_NAIVE), np.array(DM_PREDICTED))
+    result = diebold_mariano(DM_ACTUAL, DM_PREDICTED, DM_NAIVE)
+
+    assert result["statistic"] < 0 < swapped["statistic"]
+    assert swapped["statistic"] == pytest.approx(-result["statistic"])
+    assert swapped["p_value"] == pytest.approx(result["p_value"])
+
+
+def test_diebold_mariano_of_a_model_identical_to_naive_has_no_statistic():
+    # d_t = 0 every day: no variance, nothing to test (not a division by zero, not a NaN).
+    assert diebold_mariano(DM_ACTUAL, DM_NAIVE, DM_NAIVE) == {"statistic": None, "p_value": None, "n": 6}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "words"),
+    [
+        ({"skill": -0.05, "dm_p_value": 0.4149, "significance": 0.05},
+         "loses to naive, not significantly (DM p = 0.415)"),
+        ({"skill": 0.02, "dm_p_value": 0.4149, "significance": 0.05}, "beats naive, not significantly (DM p = 0.415)"),
+        ({"skill": -0.05, "dm_p_value": 0.0031, "significance": 0.05}, "loses to naive, significantly (DM p = 0.0031)"),
+        ({"skill": 0.02, "dm_p_value": 0.049, "significance": 0.05}, "beats naive, significantly (DM p = 0.049)"),
+        # The level is the metrics' own: p = 0.03 is significant at 0.05, not at 0.01.
+        ({"skill": 0.02, "dm_p_value": 0.03, "significance": 0.01}, "beats naive, not significantly (DM p = 0.03)"),
+        # "Below the level": p equal to it is not significant.
+        ({"skill": 0.02, "dm_p_value": 0.05, "significance": 0.05}, "beats naive, not significantly (DM p = 0.05)"),
+        # Without a significance key the conventional 0.05.
+        ({"skill": -0.05, "dm_p_value": 0.03}, "loses to naive, significantly (DM p = 0.03)"),
+    ],
+)
+def test_verdict_words_give_the_sign_and_the_significance(metrics, words):
+    assert verdict_words(metrics) == words
+
+
+@pytest.mark.parametrize(
+    ("metrics", "words"),
+    [
+        # Metrics written before the DM test existed: the bare sign.
+        ({"skill": 0.02}, "beats naive"),
+        ({"skill": -0.05}, "loses to naive"),
+        ({"skill": 0.0}, "ties with naive"),
+        # A tie has nothing to be significant about, whatever the test says.
+        ({"skill": 0.0, "dm_p_value": None, "significance": 0.05}, "ties with naive"),
+        ({"skill": 0.0, "dm_p_value": 0.9, "significance": 0.05}, "ties with naive"),
+    ],
+)
+def test_verdict_words_without_a_dm_p_value_or_for_a_tie_are_bare(metrics, words):
+    assert verdict_words(metrics) == words
+
+
+
+@pytest.mark.parametrize(
+    ("metrics", "words"),
+    [
+        ({"skill": -0.05, "dm_p_value": 0.4149, "significance": 0.05}, "not significantly (DM p = 0.415)"),
+        ({"skill": 0.02, "dm_p_value": 0.0031, "significance": 0.05}, "significantly (DM p = 0.0031)"),
+        ({"skill": 0.02, "dm_p_value": 0.03}, "significantly (DM p = 0.03)"),  # the conventional 0.05
+        ({"skill": 0.02, "dm_p_value": None, "significance": 0.05},
+         "not significantly (DM test: the errors never differ)"),
+        ({"skill": 0.02}, None),  # metrics written before the test existed
+    ],
+)
+def test_significance_words_alone(metrics, words):
+    assert significance_words(metrics) == words
+
+
+def test_a_model_that_loses_by_the_same_amount_every_day_loses_for_certain():
+    # d = (102 - 100)^2 - (99 - 100)^2 = 3 on each day: no spread to test against, and no doubt either.
+    result = diebold_mariano([100.0, 101.0, 102.0], [102.0, 103.0, 104.0], [99.0, 100.0, 101.0])
+
+    assert result == {"statistic": None, "p_value": 0.0, "n": 3}
+    assert verdict_words({"skill": -1.0, "dm_p_value": 0.0, "significance": 0.05}) == (
+        "loses to naive, significantly (DM p = 0)")

@@ -26,6 +26,11 @@ def test_project_params_file_loads_with_its_values():
     assert params.model.dropout == 0.1
     assert params.model.scope == "ticker"
     assert params.predict.horizon == 5
+    assert (params.evaluate.fail_below_naive, params.evaluate.fail_on, params.evaluate.significance) == (
+        False, "sign", 0.05)
+    predict = params.predict
+    assert (predict.coverage, predict.interval_method, predict.gamma, predict.volatility) == (
+        0.9, "adaptive", 0.02, "garch")
     assert params.news.source == ["none"]
     assert (params.sentiment.lexicon, params.sentiment.halflife) == ("vader_finance", 5.0)
 
@@ -242,6 +247,8 @@ def test_the_features_bounds_are_talibs():
         ("model:\n  dropout: .nan\n", "model.dropout: Input should be a finite number (got nan)"),
         ("train:\n  learning_rate: .nan\n", "train.learning_rate: Input should be a finite number (got nan)"),
         ("predict:\n  coverage: .nan\n", "predict.coverage: Input should be a finite number (got nan)"),
+        ("predict:\n  gamma: .nan\n", "predict.gamma: Input should be a finite number (got nan)"),
+        ("evaluate:\n  significance: .nan\n", "evaluate.significance: Input should be a finite number (got nan)"),
     ],
 )
 def test_yaml_infinity_and_nan_are_refused(tmp_path, text, message):
@@ -494,3 +501,55 @@ def test_the_params_file_can_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("STOCKPIPE_PARAMS", str(other))
 
     assert load_params().data.tickers == ["^IXIC"]
+
+
+def test_significance_and_interval_params_default_to_the_project_files_choices():
+    params = parse_params({})
+
+    assert (params.evaluate.fail_on, params.evaluate.significance) == ("sign", 0.05)
+    assert (params.predict.coverage, params.predict.interval_method, params.predict.gamma,
+            params.predict.volatility) == (0.9, "adaptive", 0.02, "garch")
+
+
+def test_significance_and_interval_params_take_their_other_values():
+    params = parse_params({"evaluate": {"fail_below_naive": True, "fail_on": "significant", "significance": 0.01},
+                           "predict": {"interval_method": "split", "gamma": 0, "volatility": "ewma"}})
+
+    assert (params.evaluate.fail_on, params.evaluate.significance) == ("significant", 0.01)
+    assert (params.predict.interval_method, params.predict.gamma, params.predict.volatility) == ("split", 0.0, "ewma")
+    # gamma's bounds are inclusive: 0 is plain conformal on a growing calibration set, 1 the largest step.
+    assert parse_params({"predict": {"gamma": 1}}).predict.gamma == 1.0
+    assert parse_params({"predict": {"gamma": "5e-3"}}).predict.gamma == 0.005
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"evaluate": {"fail_on": "always"}}, r"evaluate\.fail_on: Input should be 'sign' or 'significant' "
+                                              r"\(got 'always'\)$"),
+        ({"evaluate": {"fail_on": "significantly"}},
+         r"evaluate\.fail_on: Input should be 'sign' or 'significant' \(got 'significantly'; did you mean "
+         r"'significant'\?\)$"),
+        ({"evaluate": {"fail_on": True}}, r"evaluate\.fail_on: expected a number or text, not a YAML true/false"),
+        ({"evaluate": {"significance": 0}}, r"evaluate\.significance: Input should be greater than 0 \(got 0\)$"),
+        ({"evaluate": {"significance": 1}}, r"evaluate\.significance: Input should be less than 1 \(got 1\)$"),
+        ({"evaluate": {"significance": 5}}, r"evaluate\.significance: Input should be less than 1 \(got 5\)$"),
+        ({"evaluate": {"significance": "5%"}}, r"evaluate\.significance: Input should be a valid number"),
+        ({"evaluate": {"signficance": 0.1}},
+         r"unknown key 'evaluate\.signficance' \(did you mean 'evaluate\.significance'\?\)$"),
+        ({"predict": {"interval_method": "conformal"}},
+         r"predict\.interval_method: Input should be 'adaptive' or 'split' \(got 'conformal'\)$"),
+        ({"predict": {"interval": "split"}},
+         r"unknown key 'predict\.interval' \(did you mean 'predict\.interval_method'\?\)$"),
+        ({"predict": {"gamma": -0.1}}, r"predict\.gamma: Input should be greater than or equal to 0 \(got -0\.1\)$"),
+        ({"predict": {"gamma": 1.5}}, r"predict\.gamma: Input should be less than or equal to 1 \(got 1\.5\)$"),
+        ({"predict": {"gamma": True}}, r"predict\.gamma: expected a number or text, not a YAML true/false"),
+        ({"predict": {"volatility": "arch"}},
+         r"predict\.volatility: Input should be 'garch' or 'ewma' \(got 'arch'; did you mean 'garch'\?\)$"),
+        ({"predict": {"volatility": "egarch"}}, r"predict\.volatility: Input should be 'garch' or 'ewma'"),
+        ({"predict": {"coverage": 1.0}}, r"predict\.coverage: Input should be less than 1 \(got 1\.0\)$"),
+    ],
+)
+def test_bad_significance_and_interval_settings_name_the_key(raw, message):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+        parse_params(raw)
