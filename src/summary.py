@@ -25,7 +25,7 @@ def main() -> None:
         batch = read_json_object(path)
         metrics.update(batch["tickers"])
         skipped.update(batch["skipped"])
-    table = summary(metrics, skipped, params.model.scope)
+    table = summary(metrics, skipped, params.model.scope, params.predict.coverage, params.evaluate.significance)
     write_json(table, args.json)
     with atomic_path(args.markdown) as tmp:
         tmp.write_text(markdown_table(table), encoding="utf-8")
@@ -33,9 +33,14 @@ def main() -> None:
     write_csv(pd.DataFrame({"rank": range(1, len(skills) + 1), "ticker": [ticker for _, ticker in skills],
                             "skill": [skill for skill, _ in skills]}), args.skill)
     if table["count"]:
-        log.info("%d of %d tickers beat the naive forecast (median skill %+.4f, pooled %s); %d skipped",
-                 table["beat_naive"], table["count"], table["median_skill"],
+        log.info("%d of %d tickers beat the naive forecast, %d significantly; %d lose to it significantly (median "
+                 "skill %+.4f, pooled %s); %d skipped", table["beat_naive"], table["count"],
+                 table["significantly_better"], table["significantly_worse"], table["median_skill"],
                  "n/a" if table["pooled_skill"] is None else f"{table['pooled_skill']:+.4f}", len(skipped))
+        intervals = table["intervals"]
+        log.info("%.0f%% intervals: median coverage %.1f%%, %d of %d series outside +-2 points; median width %.2fx "
+                 "the GARCH-t interval's", 100 * intervals["target"], 100 * intervals["median_coverage"],
+                 intervals["outside_tolerance"], table["count"], intervals["median_width_vs_garch_t"])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from stockpipe import columns as col
+from stockpipe.metrics import significance_words
 
 
 def verdict(metrics: Mapping) -> str:
@@ -16,10 +17,12 @@ def verdict(metrics: Mapping) -> str:
     """
     skill, rmse, naive_rmse = (_finite(metrics, key) for key in ("skill", "rmse", "naive_rmse"))
     errors = f"(test RMSE {rmse:.2f} vs {naive_rmse:.2f} for the naive forecast)"
+    how = significance_words(metrics)
+    how = f", {how}" if how else ""
     if skill > 0:
-        return f"The model beats the naive forecast: skill {skill:+.3f} {errors}"
+        return f"The model beats the naive forecast{how}: skill {skill:+.3f} {errors}"
     if skill < 0:
-        return f"The model LOSES to the naive 'tomorrow = today' forecast: skill {skill:+.3f} {errors}"
+        return f"The model LOSES to the naive 'tomorrow = today' forecast{how}: skill {skill:+.3f} {errors}"
     return f"The model only ties with the naive 'tomorrow = today' forecast: skill {skill:+.3f} {errors}"
 
 
@@ -37,7 +40,12 @@ def universe_verdict(summary: Mapping) -> str:
         return "No ticker was evaluated."
     pooled = summary.get("pooled_skill")
     pooled_text = "n/a" if pooled is None else f"{_finite(summary, 'pooled_skill'):+.4f}"
-    return (f"{beat} of {count} tickers beat the naive 'tomorrow = today' forecast: median skill "
+    significant = ""
+    if "significantly_worse" in summary:
+        significant = (f" ({int(_finite(summary, 'significantly_better'))} significantly, DM p < "
+                       f"{_finite(summary, 'significance'):g}; {int(_finite(summary, 'significantly_worse'))} lose "
+                       "significantly)")
+    return (f"{beat} of {count} tickers beat the naive 'tomorrow = today' forecast{significant}: median skill "
             f"{_finite(summary, 'median_skill'):+.4f}, pooled skill {pooled_text}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stockpipe.report import build_report, forecast_table, monitor_summary, verdict
+from stockpipe.report import build_report, forecast_table, monitor_summary, universe_verdict, verdict
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pr_report.py"
 
@@ -57,6 +57,55 @@ def test_verdict_zero_skill_is_a_tie():
     assert verdict({"rmse": 5, "naive_rmse": 5, "skill": 0}).startswith("The model only ties with the naive")
 
 
+# Metrics as evaluate now writes them carry the Diebold-Mariano p-value of model vs naive squared errors and the level.
+@pytest.mark.parametrize(("metrics", "expected"), [
+    ({**WINNING, "dm_p_value": 0.0031, "significance": 0.05},
+     "The model beats the naive forecast, significantly (DM p = 0.0031): skill +0.012 "
+     "(test RMSE 19.80 vs 20.04 for the naive forecast)"),
+    ({**WINNING, "dm_p_value": 0.62, "significance": 0.05},
+     "The model beats the naive forecast, not significantly (DM p = 0.62): skill +0.012 "
+     "(test RMSE 19.80 vs 20.04 for the naive forecast)"),
+    ({**LOSING, "dm_p_value": 0.41, "significance": 0.05},
+     "The model LOSES to the naive 'tomorrow = today' forecast, not significantly (DM p = 0.41): skill -0.004 "
+     "(test RMSE 20.03 vs 19.96 for the naive forecast)"),
+    ({**LOSING, "dm_p_value": 0.0007, "significance": 0.05},
+     "The model LOSES to the naive 'tomorrow = today' forecast, significantly (DM p = 0.0007): skill -0.004 "
+     "(test RMSE 20.03 vs 19.96 for the naive forecast)"),
+    # p equal to the level is not below it; the level is the metrics' own (0.03 is not significant at 0.01).
+    ({**LOSING, "dm_p_value": 0.05, "significance": 0.05},
+     "The model LOSES to the naive 'tomorrow = today' forecast, not significantly (DM p = 0.05): skill -0.004 "
+     "(test RMSE 20.03 vs 19.96 for the naive forecast)"),
+    ({**WINNING, "dm_p_value": 0.03, "significance": 0.01},
+     "The model beats the naive forecast, not significantly (DM p = 0.03): skill +0.012 "
+     "(test RMSE 19.80 vs 20.04 for the naive forecast)"),
+], ids=["win-significant", "win-not", "lose-not", "lose-significant", "at-the-level", "own-level"])
+def test_verdict_says_whether_the_difference_is_significant(metrics, expected):
+    assert verdict(metrics) == expected
+
+
+def test_verdict_with_no_p_value_says_the_test_had_nothing_to_compare():
+    assert verdict({**LOSING, "dm_p_value": None, "significance": 0.05}) == (
+        "The model LOSES to the naive 'tomorrow = today' forecast, not significantly (DM test: the errors never "
+        "differ): skill -0.004 (test RMSE 20.03 vs 19.96 for the naive forecast)")
+
+
+@pytest.mark.parametrize("p_value", [None, 0.97])
+def test_verdict_of_a_tie_has_no_significance_words(p_value):
+    assert verdict({"rmse": 5, "naive_rmse": 5, "skill": 0, "dm_p_value": p_value, "significance": 0.05}) == (
+        "The model only ties with the naive 'tomorrow = today' forecast: skill +0.000 "
+        "(test RMSE 5.00 vs 5.00 for the naive forecast)")
+
+
+@pytest.mark.parametrize("metrics", [WINNING, LOSING, {**LOSING, "significance": 0.05}])
+def test_verdict_without_the_test_is_the_old_line(metrics):
+    # Metrics written before the Diebold-Mariano test (no dm_p_value, whatever else they carry): no DM words.
+    assert "DM" not in verdict(metrics) and "significantly" not in verdict(metrics)
+    assert verdict(metrics) in (
+        "The model beats the naive forecast: skill +0.012 (test RMSE 19.80 vs 20.04 for the naive forecast)",
+        "The model LOSES to the naive 'tomorrow = today' forecast: skill -0.004 "
+        "(test RMSE 20.03 vs 19.96 for the naive forecast)")
+
+
 @pytest.mark.parametrize("skill", [None, "0.1", True, float("nan")])
 def test_verdict_rejects_a_bad_skill(skill):
     with pytest.raises(ValueError, match="'skill' must be a finite number"):
@@ -66,6 +115,52 @@ def test_verdict_rejects_a_bad_skill(skill):
 def test_verdict_names_a_missing_key():
     with pytest.raises(ValueError, match="'naive_rmse'"):
         verdict({"rmse": 1.0, "skill": 0.1})
+
+
+# metrics/summary.json of three tickers before (OLD) and after (NEW) the significance counts came in.
+OLD_SUMMARY = {"count": 3, "beat_naive": 1, "median_skill": -0.0123, "pooled_skill": 0.0045,
+               "tickers": {"AAPL": {}, "MSFT": {}, "^GSPC": {}}}
+NEW_SUMMARY = {**OLD_SUMMARY, "significance": 0.05, "significantly_better": 1, "significantly_worse": 2}
+# A one-ticker summary's row, as stockpipe.summary writes it.
+GSPC_ROW = {"first": "2015-01-16", "last": "2018-12-31", "n_test": 996, "rmse": 19.95907514785491,
+            "naive_rmse": 19.956116986265386, "skill": -0.00014823332572966308, "beats_naive": False,
+            "dm_p_value": 0.98, "significant": False, "mase": 1.2748016889486462,
+            "interval_coverage": 0.8955823293172691, "interval_width_vs_garch_t": 0.9615647499198648,
+            "verdict": "loses to naive, not significantly (DM p = 0.98)"}
+
+
+def test_universe_verdict_without_the_significance_counts_is_the_old_line():
+    assert universe_verdict(OLD_SUMMARY) == (
+        "1 of 3 tickers beat the naive 'tomorrow = today' forecast: median skill -0.0123, pooled skill +0.0045")
+
+
+def test_universe_verdict_with_the_significance_counts():
+    assert universe_verdict(NEW_SUMMARY) == (
+        "1 of 3 tickers beat the naive 'tomorrow = today' forecast (1 significantly, DM p < 0.05; 2 lose "
+        "significantly): median skill -0.0123, pooled skill +0.0045")
+
+
+def test_universe_verdict_names_its_level_and_a_missing_pooled_skill():
+    summary = {**NEW_SUMMARY, "significance": 0.01, "significantly_better": 0, "significantly_worse": 0,
+               "pooled_skill": None}
+
+    assert universe_verdict(summary) == (
+        "1 of 3 tickers beat the naive 'tomorrow = today' forecast (0 significantly, DM p < 0.01; 0 lose "
+        "significantly): median skill -0.0123, pooled skill n/a")
+
+
+def test_universe_verdict_of_no_ticker_says_so():
+    assert universe_verdict({**NEW_SUMMARY, "count": 0, "beat_naive": 0, "significantly_better": 0,
+                             "significantly_worse": 0, "tickers": {}}) == "No ticker was evaluated."
+
+
+def test_universe_verdict_of_one_ticker_is_its_verdict_with_the_p_value():
+    summary = {**NEW_SUMMARY, "count": 1, "beat_naive": 0, "significantly_better": 0, "significantly_worse": 0,
+               "tickers": {"^GSPC": GSPC_ROW}}
+
+    assert universe_verdict(summary) == (
+        "^GSPC: The model LOSES to the naive 'tomorrow = today' forecast, not significantly (DM p = 0.98): "
+        "skill -0.000 (test RMSE 19.96 vs 19.96 for the naive forecast)")
 
 
 def test_forecast_table_rounds_closes_to_cents():
@@ -104,6 +199,14 @@ def test_report_without_changes_says_so(params_diff, metrics_diff):
     assert "No params changed." in report and "No metric changed." in report
     assert "| Path" not in report
     assert "**The model LOSES to the naive 'tomorrow = today' forecast: skill -0.004" in report
+
+
+def test_report_verdict_carries_the_significance():
+    report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, {**LOSING, "dm_p_value": 0.41,
+                                                                      "significance": 0.05}, FORECAST)
+
+    assert ("**The model LOSES to the naive 'tomorrow = today' forecast, not significantly (DM p = 0.41): "
+            "skill -0.004") in report
 
 
 # metrics/monitor.json as the monitor stage writes it: nothing scored yet, and 12 forecasts scored.
