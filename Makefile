@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Stage commands in dvc.yaml call `python`, so the venv's bin must come first on PATH.
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test bench bench-universe clean-venv
+.PHONY: repro test bench bench-universe measure-intervals clean-venv
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(VENV)/.installed
 # Needs ../shared/data/prices/sp500_5yr (the 505-member S&P 500 set); --universe adds the 505-ticker run.
 bench-universe: $(VENV)/.installed
 	$(RUN) python benchmarks/bench_universe.py
+
+# Needs ../shared/data/prices: intervals and verdicts on 503 S&P 500 members and three long series.
+measure-intervals: $(VENV)/.installed
+	$(RUN) python benchmarks/measure_intervals.py --seeds 3
 
 clean-venv:
 	rm -rf $(VENV)

@@ -89,11 +89,12 @@ def main() -> None:
     empty = pd.DataFrame({name: pd.Series(dtype="object") for name in PREDICTION_COLUMNS})
     write_csv(long_table({ticker: frame for ticker, (_, frame) in results.items()}, empty=empty), args.predictions)
     for ticker, (metrics, _) in results.items():
+        volatile = metrics["intervals"]["coverage_by_volatility"]["high"]
         log.info("%s: test rmse %.3f vs naive %.3f: skill %+.4f, the model %s; %.0f%% %s intervals held %.1f%% of "
-                 "test closes (%.1f%% on the most volatile third of days)", ticker, metrics["rmse"],
+                 "test closes (%s on the most volatile third of days)", ticker, metrics["rmse"],
                  metrics["naive_rmse"], metrics["skill"], verdict_words(metrics), 100 * params.predict.coverage,
                  params.predict.interval_method, 100 * metrics["interval_coverage"],
-                 100 * (metrics["intervals"]["coverage_by_volatility"]["high"] or 0))
+                 "n/a" if volatile is None else f"{volatile:.1%}")
     beat = sum(metrics["beats_naive"] for metrics, _ in results.values())
     worse = sum(metrics["skill"] < 0 and metrics["significant"] for metrics, _ in results.values())
     log.info("%d of %d tickers beat the naive forecast, %d lose to it significantly (DM p < %g; %d skipped)", beat,

@@ -34,11 +34,10 @@ def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     forecasters = [load_forecaster(model_file(model_dir, params.evaluate.folds, seed, shipped=seed == seeds[0]))
                    for seed in seeds]
     dates = sessions_after(params.data.exchange, table[col.DATE].iloc[-1], params.predict.horizon)
-    forecast = recursive_forecast(table, dates, spec, params.features, forecasters[0].predict)
-    if len(forecasters) > 1:
-        forecast[col.PREDICTED_CLOSE] = ensemble({
-            seed: recursive_forecast(table, dates, spec, params.features, forecaster.predict)[col.PREDICTED_CLOSE]
-            for seed, forecaster in zip(seeds, forecasters, strict=True)})
+    forecasts = {seed: recursive_forecast(table, dates, spec, params.features, forecaster.predict)
+                 for seed, forecaster in zip(seeds, forecasters, strict=True)}
+    forecast = forecasts[seeds[0]].assign(**{col.PREDICTED_CLOSE: ensemble(
+        {seed: frame[col.PREDICTED_CLOSE] for seed, frame in forecasts.items()})})
     close = table[col.CLOSE].to_numpy(dtype="float64")
     val_rows = target_rows(spec.train_stop, spec.val_stop, spec.window)
     later_rows = target_rows(spec.val_stop, len(table), spec.window)

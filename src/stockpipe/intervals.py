@@ -67,8 +67,8 @@ def volatility(close: np.ndarray, train_stop: int, model: str, horizon: int = 1)
     with warnings.catch_warnings():
         # A poorly identified GARCH still gives a usable filter; its convergence note is noise in a stage log.
         warnings.simplefilter("ignore")
-        fitted = ZeroMean(returns, volatility=process, distribution=StudentsT()).fit(disp="off",
-                                                                                    last_obs=train_stop - 1)
+        fitted = ZeroMean(returns, volatility=process, distribution=StudentsT()).fit(
+            disp="off", show_warning=False, last_obs=train_stop - 1)
         # Row t: the variance forecasts for returns t + 1 .. t + horizon, made with returns up to t.
         variance = fitted.forecast(horizon=horizon, start=0, reindex=False).variance.to_numpy()
     sigma = np.concatenate([[np.nan, np.nan], np.sqrt(variance[:-1, 0])]) / PERCENT
@@ -237,7 +237,9 @@ def one_step_intervals(close: np.ndarray, train_stop: int, calibration_rows: np.
     try:
         model = volatility(close, train_stop, predict.volatility, horizon)
     except ValueError as error:
-        raise PipelineError(f"params.yaml: predict.volatility: {error}") from None
+        raise PipelineError(f"params.yaml: predict.volatility ({predict.volatility}): {error}; the volatility model "
+                            "needs a longer training slice (more history, or a smaller split.test_size or "
+                            "split.val_size)") from None
     sigma = model.sigma[rows]
     garch = model.quantile(1.0 - (1.0 - predict.coverage) / 2) * sigma
     if predict.interval_method == "split":

@@ -87,14 +87,17 @@ def diebold_mariano(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray
     and Newbold (1997) small-sample factor sqrt((n - 1) / n), and is read against Student's t
     with n - 1 degrees of freedom. Positive: the model's errors are larger. ``p_value`` is
     two-sided. When the difference is the same every day there is no spread to test against:
-    a nonzero one is certain (p = 0, no statistic), none at all gives None for both.
+    a nonzero one is certain (p = 0, no statistic), none at all gives None for both, as does a
+    single day.
     """
     actual, predicted, naive = (np.asarray(values, dtype="float64") for values in (actual, predicted, naive))
     loss = (predicted - actual) ** 2 - (naive - actual) ** 2
     n = len(loss)
     variance = float(np.mean((loss - loss.mean()) ** 2))
-    if n < 2 or not variance > 0:
-        return {"statistic": None, "p_value": 0.0 if n and loss.mean() != 0 else None, "n": n}
+    if n < 2:
+        return {"statistic": None, "p_value": None, "n": n}
+    if not variance > 0:
+        return {"statistic": None, "p_value": 0.0 if loss.mean() != 0 else None, "n": n}
     statistic = float(loss.mean() / np.sqrt(variance / n) * np.sqrt((n - 1) / n))
     return {"statistic": statistic, "p_value": float(2 * stats.t.sf(abs(statistic), n - 1)), "n": n}
 

@@ -116,9 +116,9 @@ def markdown_table(table: dict) -> str:
             f"{table['scope']}; pooled over every test day in scaled units: {POOLED_UNITS}).",
             "",
             f"{intervals['target']:.0%} intervals: median coverage {intervals['median_coverage']:.1%}, "
-            f"{intervals['outside_tolerance']} of {table['count']} series outside {intervals['target']:.0%} "
-            f"+- {COVERAGE_TOLERANCE:.0%}; on the most volatile third of days median "
-            f"{_share(intervals['median_coverage_high_volatility'])}; median width "
+            f"{intervals['outside_tolerance']} of {table['count']} series more than "
+            f"{100 * COVERAGE_TOLERANCE:.0f} points from {intervals['target']:.0%}; on the most volatile third of days "
+            f"median {_share(intervals['median_coverage_high_volatility'])}; median width "
             f"{_ratio(intervals['median_width_vs_garch_t'])} the GARCH-t interval's.",
             "",
             "| ticker | test days | RMSE | naive RMSE | skill | verdict | MASE | interval coverage (volatile days) "

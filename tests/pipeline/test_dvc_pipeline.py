@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,6 +119,24 @@ def test_folds_and_seeds_backtest_the_same_test_days_with_a_model_per_fold_and_s
         assert stops == sorted(stops) and len(set(stops)) == 3
         summary = read_json(project, "metrics/summary.json")["tickers"][TICKER]
         assert (summary["folds"], summary["seeds"]) == (3, 2)
+    finally:
+        project.reset()
+
+
+def test_interval_params_rerun_only_the_stages_after_training(project):
+    adaptive = ticker_metrics(project)
+    try:
+        result = project.dvc("exp", "run", "-S", "predict.interval_method=split")
+        assert stages_run(result.stdout) == {"evaluate@0", "predict@0", "summary", "monitor"}
+        split = ticker_metrics(project)
+        # The same models and point forecasts; only the bands differ.
+        assert (split["interval_method"], split["rmse"], split["dm_p_value"]) == (
+            "split", adaptive["rmse"], adaptive["dm_p_value"])
+        assert split["interval_coverage"] != adaptive["interval_coverage"]
+        # The split band is one validation half-width, widened by the square root of the step.
+        forecast = pd.read_csv(project.path / "metrics/forecast/batch_0.csv")
+        halfwidths = np.log(forecast["upper"] / forecast["predicted_close"])
+        np.testing.assert_allclose(halfwidths / halfwidths[0], np.sqrt(np.arange(1, len(forecast) + 1)), rtol=1e-6)
     finally:
         project.reset()
 

@@ -324,7 +324,9 @@ def test_too_few_calibration_rows_for_the_coverage_names_predict_coverage(close)
 
 
 def test_too_few_training_rows_for_the_volatility_model_names_predict_volatility(close):
-    with pytest.raises(PipelineError, match=r"^params\.yaml: predict\.volatility: 29 training returns are too few"):
+    with pytest.raises(PipelineError, match=r"^params\.yaml: predict\.volatility \(garch\): 29 training returns are "
+                                            r"too few .*; the volatility model needs a longer training slice \(more "
+                                            r"history, or a smaller split\.test_size or split\.val_size\)$"):
         one_step_intervals(close, 30, CALIBRATION_ROWS, naive(close, CALIBRATION_ROWS), TEST_ROWS,
                            naive(close, TEST_ROWS), PredictParams())
 

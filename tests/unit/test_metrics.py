@@ -205,3 +205,7 @@ def test_a_model_that_loses_by_the_same_amount_every_day_loses_for_certain():
     assert result == {"statistic": None, "p_value": 0.0, "n": 3}
     assert verdict_words({"skill": -1.0, "dm_p_value": 0.0, "significance": 0.05}) == (
         "loses to naive, significantly (DM p = 0)")
+
+
+def test_one_test_day_is_too_few_to_call_a_difference_significant():
+    assert diebold_mariano([10.0], [11.0], [10.5]) == {"statistic": None, "p_value": None, "n": 1}

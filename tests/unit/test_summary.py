@@ -270,8 +270,8 @@ def test_markdown_table_pooled_line_first_then_the_best_skill_first_then_the_ski
         "(Diebold-Mariano p < 0.05). Median skill -0.1667, pooled skill +0.5000 "
         f"(model.scope ticker; pooled over every test day in scaled units: {POOLED_UNITS}).",
         "",
-        "90% intervals: median coverage 89.0%, 1 of 2 series outside 90% +- 2%; on the most volatile third of days "
-        "median 85.0%; median width 1.00x the GARCH-t interval's.",
+        "90% intervals: median coverage 89.0%, 1 of 2 series more than 2 points from 90%; on the most volatile "
+        "third of days median 85.0%; median width 1.00x the GARCH-t interval's.",
         "",
         "| ticker | test days | RMSE | naive RMSE | skill | verdict | MASE | interval coverage (volatile days) "
         "| skill sd (folds / seeds) |",
@@ -294,8 +294,8 @@ def test_markdown_table_intervals_line_at_another_target_and_without_a_volatile_
 
     lines = markdown_table(table).splitlines()
 
-    assert lines[2] == ("95% intervals: median coverage 96.0%, 0 of 1 series outside 95% +- 2%; on the most volatile "
-                        "third of days median n/a; median width 1.23x the GARCH-t interval's.")
+    assert lines[2] == ("95% intervals: median coverage 96.0%, 0 of 1 series more than 2 points from 95%; on the "
+                        "most volatile third of days median n/a; median width 1.23x the GARCH-t interval's.")
     assert lines[6].split(" | ")[7] == "96.0% (n/a)"
 
 
