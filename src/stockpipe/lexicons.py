@@ -42,7 +42,7 @@ import pandas as pd
 from stockpipe.errors import PipelineError
 from stockpipe.vader import Vader, read_vader_lexicon, vader_rules
 
-LEXICONS = ("vader", "vader_finance")
+LEXICONS = ("vader", "vader_finance", "learned")
 VOCABULARY_FILE = Path(__file__).parent / "data" / "finance_vocabulary.tsv"
 # Valence given to Loughran-McDonald words that VADER lacks: a clear but moderate word,
 # about VADER's "loss" (-1.3) or "gains" (+1.4).
@@ -273,8 +273,12 @@ class Scorer:
         return self.vader.compound(self.rewrite(text) if self.rewrites else text)
 
 
-def make_scorer(name: str) -> Scorer:
-    """The scorer for a ``sentiment.lexicon`` name."""
+def make_scorer(name: str):
+    """The scorer for a ``sentiment.lexicon`` name (learned: the committed ``learned.MODEL_FILE``)."""
+    if name == "learned":
+        from stockpipe.learned import LearnedScorer
+
+        return LearnedScorer.read()
     if name == "vader":
         return Scorer(name, read_vader_lexicon())
     if name == "vader_finance":

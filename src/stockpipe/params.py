@@ -206,9 +206,16 @@ def _is_iso_date(text: str) -> bool:
     return True
 
 
+class CorpusParams(_Section):
+    # Labelled CSVs (text, label) that the train_sentiment stage fits on and measures on.
+    train: str = Field("data/sentiment/train.csv", min_length=1)
+    valid: str = Field("data/sentiment/valid.csv", min_length=1)
+
+
 class SentimentParams(_Section):
-    lexicon: Literal["vader", "vader_finance"] = "vader_finance"
+    lexicon: Literal["vader", "vader_finance", "learned"] = "learned"
     halflife: float = Field(5.0, gt=0, le=1000)  # sessions after which a headline weighs half
+    corpus: CorpusParams = Field(default_factory=CorpusParams)
 
 
 class CleanParams(_Section):

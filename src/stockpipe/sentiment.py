@@ -54,6 +54,8 @@ def _score_texts(texts: list[str], scorer: Scorer, workers: int) -> list[float]:
     Workers are forked, so each starts with the scorer already built (its lexicon and
     patterns are not rebuilt or pickled); where fork is unavailable, one process scores all.
     """
+    if getattr(scorer, "vectorised", False):
+        return scorer.compound_many(texts)
     parallel = workers > 1 and len(texts) >= PARALLEL_MIN_HEADLINES
     if not parallel or "fork" not in multiprocessing.get_all_start_methods():
         return [scorer.compound(text) for text in tqdm(texts, desc="scoring", unit=" headlines", disable=None,
@@ -69,6 +71,23 @@ def _score_texts(texts: list[str], scorer: Scorer, workers: int) -> list[float]:
             scores.extend(chunk_scores)
             progress.update(len(chunk_scores))
     return scores
+
+
+def polarity(scores: np.ndarray) -> np.ndarray:
+    """bearish, neutral or bullish for each score, by VADER's thresholds."""
+    scores = np.asarray(scores, dtype="float64")
+    return np.where(scores >= POSITIVE_THRESHOLD, "bullish", np.where(scores <= NEGATIVE_THRESHOLD, "bearish",
+                                                                       "neutral"))
+
+
+def agreement(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """How scores read by VADER's thresholds agree with labels (bearish / neutral / bullish): accuracy, macro-F1."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = polarity(scores)
+    classes = ["bearish", "neutral", "bullish"]
+    return {"accuracy": float(accuracy_score(labels, predicted)),
+            "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0))}
 
 
 def score_headlines(headlines: pd.Series, scorer: Scorer, cache: pd.DataFrame | None = None,

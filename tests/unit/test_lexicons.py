@@ -151,7 +151,8 @@ def test_fingerprint_is_the_same_in_every_process(finance):
 
 
 def test_unknown_lexicon():
-    with pytest.raises(PipelineError, match=r"unknown sentiment lexicon 'finbert' \(one of vader, vader_finance\)"):
+    with pytest.raises(PipelineError, match=r"unknown sentiment lexicon 'finbert' \(one of vader, vader_finance, "
+                                           r"learned\)"):
         make_scorer("finbert")
 
 

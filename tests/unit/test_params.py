@@ -32,7 +32,7 @@ def test_project_params_file_loads_with_its_values():
     assert (predict.coverage, predict.interval_method, predict.gamma, predict.volatility) == (
         0.9, "adaptive", 0.02, "garch")
     assert params.news.source == ["none"]
-    assert (params.sentiment.lexicon, params.sentiment.halflife) == ("vader_finance", 5.0)
+    assert (params.sentiment.lexicon, params.sentiment.halflife) == ("learned", 5.0)
 
 
 def test_empty_mapping_gives_the_defaults():
@@ -350,14 +350,41 @@ def test_news_settings_are_accepted():
 @pytest.mark.parametrize(
     ("sentiment", "message"),
     [
-        ({"lexicon": "finbert"}, r"sentiment\.lexicon: Input should be 'vader' or 'vader_finance' \(got 'finbert'\)"),
+        ({"lexicon": "finbert"},
+         r"sentiment\.lexicon: Input should be 'vader', 'vader_finance' or 'learned' \(got 'finbert'\)$"),
+        ({"lexicon": "Learned"},
+         r"sentiment\.lexicon: Input should be .* \(got 'Learned'; did you mean 'learned'\?\)$"),
+        ({"corpus": {"train": ""}}, r"sentiment\.corpus\.train: String should have at least 1 character"),
+        ({"corpus": {"tran": "data/sentiment/train.csv"}},
+         r"unknown key 'sentiment\.corpus\.tran' \(did you mean 'sentiment\.corpus\.train'\?\)$"),
+        ({"corpus": {"test": "data/sentiment/test.csv"}}, r"unknown key 'sentiment\.corpus\.test'"),
+        ({"corpus": {"train": 5}}, r"sentiment\.corpus\.train: Input should be a valid string \(got 5\)$"),
+        ({"corpus": {"valid": None}}, r"sentiment\.corpus\.valid: Input should be a valid string \(got None\)$"),
+        ({"corpus": {"valid": True}}, r"sentiment\.corpus\.valid: expected a number or text, not a YAML true/false"),
+        ({"corpus": "data/sentiment/train.csv"}, r"sentiment\.corpus: Input should be a valid dictionary"),
         ({"halflife": 0}, r"sentiment\.halflife: Input should be greater than 0 \(got 0\)"),
         ({"halflife": "long"}, r"sentiment\.halflife: Input should be a valid number"),
     ],
 )
 def test_bad_sentiment_settings_name_the_key(sentiment, message):
-    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
+    with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}") as error:
         parse_params({"sentiment": sentiment})
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("lexicon", ["vader", "vader_finance", "learned"])
+def test_each_lexicon_name_is_accepted(lexicon):
+    assert parse_params({"sentiment": {"lexicon": lexicon}}).sentiment.lexicon == lexicon
+
+
+def test_the_sentiment_corpus_defaults_to_the_project_files_paths_and_takes_others():
+    project = load_params(ROOT / "params.yaml").sentiment.corpus
+    default = parse_params({}).sentiment
+
+    assert (project.train, project.valid) == ("data/sentiment/train.csv", "data/sentiment/valid.csv")
+    assert (default.lexicon, default.corpus) == ("learned", project)
+    corpus = parse_params({"sentiment": {"corpus": {"train": "../shared/data/sentiment/train.csv"}}}).sentiment.corpus
+    assert (corpus.train, corpus.valid) == ("../shared/data/sentiment/train.csv", "data/sentiment/valid.csv")
 
 
 @pytest.mark.parametrize(

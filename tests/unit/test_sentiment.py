@@ -1,19 +1,31 @@
-"""Scoring headlines once each (cache, workers), sessions by hand across time zones, and the
+"""Scoring headlines once each (cache, workers, the learned scorer's batches), reading scores as
+classes and measuring them against labels by hand, sessions by hand across time zones, and the
 decayed sentiment by hand."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from stockpipe import columns as col
 from stockpipe import sentiment
 from stockpipe.io import read_parquet
+from stockpipe.learned import LearnedScorer
 from stockpipe.news import empty_news, parse_timestamps
-from stockpipe.sentiment import daily_sentiment, decayed_sentiment, empty_cache, empty_daily, score_headlines
+from stockpipe.sentiment import (
+    agreement,
+    daily_sentiment,
+    decayed_sentiment,
+    empty_cache,
+    empty_daily,
+    polarity,
+    score_headlines,
+)
 
 NEW_YORK = "America/New_York"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -79,6 +91,78 @@ def test_worker_processes_give_the_same_scores(finance, monkeypatch, shared_data
 
     pd.testing.assert_series_equal(serial, parallel)
     assert counts["scored"] == counts["distinct"] > 2900
+
+
+def test_polarity_reads_scores_by_vaders_thresholds_inclusive():
+    scores = [0.05, 0.0499, 0.0, -0.0499, -0.05, 1.0, -1.0]
+
+    assert polarity(scores).tolist() == ["bullish", "neutral", "neutral", "neutral", "bearish", "bullish", "bearish"]
+    assert polarity(np.array([])).tolist() == []
+
+
+def test_agreement_by_hand_with_all_three_classes():
+    labels = np.array(["bearish", "bearish", "neutral", "neutral", "neutral", "bullish"])
+    scores = np.array([-0.5, -0.05, 0.0, 0.0499, 0.05, 0.9])  # read as 2 bearish, 2 neutral, 2 bullish
+
+    result = agreement(labels, scores)
+
+    # 5 of 6 right. F1 per class: bearish 1; neutral precision 2/2, recall 2/3, so 0.8; bullish precision
+    # 1/2, recall 1/1, so 2/3. Macro-F1 is their plain mean, (1 + 4/5 + 2/3) / 3 = 37/45, not the accuracy.
+    assert result == {"accuracy": pytest.approx(5 / 6), "macro_f1": pytest.approx(37 / 45)}
+
+
+def test_a_class_never_predicted_counts_as_f1_zero_in_the_macro_mean():
+    labels = np.array(["bearish", "neutral", "bullish", "bullish"])
+    scores = np.array([0.0, 0.01, 0.7, -0.02])  # read as neutral, neutral, bullish, neutral: no bearish
+
+    result = agreement(labels, scores)
+
+    # bearish 0 (never predicted); neutral precision 1/3, recall 1, so 1/2; bullish precision 1, recall 1/2,
+    # so 2/3. Macro-F1 (0 + 1/2 + 2/3) / 3 = 7/18.
+    assert result == {"accuracy": pytest.approx(2 / 4), "macro_f1": pytest.approx(7 / 18)}
+
+
+def spy_on_batches(scorer, monkeypatch) -> list[list[str]]:
+    """Record each batch of texts the scorer is asked to score, and score it as before."""
+    batches = []
+    score = scorer.compound_many
+    monkeypatch.setattr(scorer, "compound_many", lambda texts: batches.append(list(texts)) or score(texts))
+    return batches
+
+
+def test_the_learned_scorer_scores_each_distinct_text_once_in_one_batch(learned_scorer, monkeypatch):
+    headlines = pd.Series(["Stocks plunge as recession fears grow", "Apple shares soar to record high",
+                           "Stocks plunge as recession fears grow"], index=[5, 6, 7])
+    batches = spy_on_batches(learned_scorer, monkeypatch)
+
+    scores, cache, counts = score_headlines(headlines, learned_scorer, workers=4)
+
+    assert batches == [["Stocks plunge as recession fears grow", "Apple shares soar to record high"]]
+    assert counts == {"headlines": 3, "distinct": 2, "reused": 0, "scored": 2}
+    assert scores.index.tolist() == [5, 6, 7]
+    assert scores.tolist() == learned_scorer.compound_many(headlines.tolist())
+    assert cache[col.LEXICON].tolist() == [learned_scorer.fingerprint] * 2
+    assert cache.dtypes.to_dict() == empty_cache().dtypes.to_dict()
+
+
+def test_the_learned_scorer_reuses_the_cache_of_its_own_model_file_only(learned_scorer, monkeypatch, tmp_path):
+    headlines = pd.Series(["Stocks plunge as recession fears grow", "Apple shares soar to record high"])
+    first, cache, _ = score_headlines(headlines, learned_scorer)
+    # The same model written with other bytes is another file, so another fingerprint.
+    model = tmp_path / "model.json"
+    model.write_text(json.dumps(learned_scorer.model.to_dict(), indent=1), encoding="utf-8")
+    other = LearnedScorer.read(model)
+    batches = spy_on_batches(learned_scorer, monkeypatch)
+
+    again, cache, counts = score_headlines(headlines, learned_scorer, cache)
+    _, cache, other_counts = score_headlines(headlines, other, cache)
+
+    assert counts == {"headlines": 2, "distinct": 2, "reused": 2, "scored": 0}
+    assert sum(len(batch) for batch in batches) == 0
+    pd.testing.assert_series_equal(again, first)
+    assert other.fingerprint != learned_scorer.fingerprint
+    assert other_counts == {"headlines": 2, "distinct": 2, "reused": 0, "scored": 2}
+    assert sorted(cache[col.LEXICON]) == sorted([learned_scorer.fingerprint] * 2 + [other.fingerprint] * 2)
 
 
 def news_from(*stamps, timezone=NEW_YORK):
