@@ -14,8 +14,8 @@
    they report, so agreement here says the scorer reads the news the way the market did, not
    that it forecasts anything.
 
-    .venv/bin/python benchmarks/measure_sentiment.py               # about 10 seconds
-    .venv/bin/python benchmarks/measure_sentiment.py --valid my_labelled.csv
+    .venv/bin/python benchmarks/measure_sentiment.py               # a few seconds; needs ../shared/data
+    .venv/bin/python benchmarks/measure_sentiment.py --valid data/sentiment/valid.csv   # any labelled CSV
 """
 
 from __future__ import annotations
@@ -56,7 +56,11 @@ def labelled(path: Path) -> None:
 
 
 def headlines_against_returns() -> None:
-    news = pd.read_csv(SHARED / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv", usecols=["title", "date", "stock"])
+    path = SHARED / "news" / "benzinga_headlines_A-ACAT_2009_2020.csv"
+    if not path.is_file():
+        print(f"\nno sanity check on headlines: {path} not found (the shared data folder beside the project)")
+        return
+    news = pd.read_csv(path, usecols=["title", "date", "stock"])
     news = news.dropna()
     prices = {}
     for ticker in news["stock"].unique():
@@ -85,6 +89,8 @@ def main() -> None:
     parser.add_argument("--valid", type=Path, default=SHARED / "sentiment" / "twitter_financial_news_valid.csv",
                         help="a labelled CSV (text, label) the learned model did not train on")
     args = parser.parse_args()
+    if not args.valid.is_file():
+        sys.exit(f"{args.valid}: not found; pass a labelled CSV (text, label) with --valid")
     labelled(args.valid)
     headlines_against_returns()
 

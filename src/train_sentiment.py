@@ -7,11 +7,14 @@ beside always-neutral on the validation texts, which the fit never sees.
 """
 
 import argparse
+import hashlib
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 
+from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_path, run_stage, write_json
 from stockpipe.learned import LearnedScorer, fit, read_corpus
 from stockpipe.lexicons import make_scorer
@@ -19,6 +22,12 @@ from stockpipe.params import load_params
 from stockpipe.sentiment import agreement
 
 log = logging.getLogger("train_sentiment")
+
+
+def corpus_record(path: str, table) -> dict:
+    """Where a corpus file came from: its path, SHA-256, number of texts and texts per label."""
+    return {"path": path, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "texts": len(table),
+            "by_label": table["label"].value_counts().sort_index().to_dict()}
 
 
 def main() -> None:
@@ -30,7 +39,10 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     train, valid = read_corpus(args.train), read_corpus(args.valid)
-    model = fit(train["text"].tolist(), train["label"].tolist(), params.seed)
+    try:
+        model = fit(train["text"].tolist(), train["label"].tolist(), params.seed)
+    except ValueError as error:
+        raise PipelineError(f"{args.train}: {error}") from None
     with atomic_path(args.model) as tmp:
         tmp.write_text(json.dumps(model.to_dict(), separators=(",", ":")) + "\n", encoding="utf-8")
     # Measured with the file as written: what the sentiment stage will score with.
@@ -42,8 +54,8 @@ def main() -> None:
         scores = scorer.compound_many(texts) if getattr(scorer, "vectorised", False) else [
             scorer.compound(text) for text in texts]
         results[name] = agreement(labels, np.asarray(scores))
-    write_json({"train": {"texts": len(train), "by_label": train["label"].value_counts().sort_index().to_dict()},
-                "valid": {"texts": len(valid), "by_label": valid["label"].value_counts().sort_index().to_dict()},
+    # The corpus is not a DVC dep of this frozen stage (dvc.yaml says why): its hashes keep the record.
+    write_json({"train": corpus_record(args.train, train), "valid": corpus_record(args.valid, valid),
                 "regularisation": model.regularisation, "vocabulary": len(model.vocabulary), "scorers": results},
                args.metrics)
     for name, result in results.items():

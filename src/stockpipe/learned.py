@@ -31,6 +31,7 @@ LABELS = ("bearish", "neutral", "bullish")
 LABEL_CODES = {"0": "bearish", "1": "bullish", "2": "neutral", "bearish": "bearish", "bullish": "bullish",
                "neutral": "neutral", "negative": "bearish", "positive": "bullish"}
 REGULARISATION = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+FOLDS = 5
 FORMAT = 1
 # VADER's thresholds: a score >= 0.05 reads as positive, <= -0.05 as negative.
 THRESHOLD = 0.05
@@ -73,6 +74,8 @@ def read_corpus(path: str | Path) -> pd.DataFrame:
     missing = [name for name in ("text", "label") if name not in table.columns]
     if missing:
         raise PipelineError(f"{path}: no {missing[0]!r} column (has {list(table.columns)})")
+    if table.empty:
+        raise PipelineError(f"{path}: no labelled texts")
     labels = table["label"].str.strip().str.lower().map(LABEL_CODES)
     bad = labels.isna()
     if bad.any():
@@ -116,13 +119,24 @@ def _rounded(values: np.ndarray) -> list[float]:
 
 
 def fit(texts: list[str], labels: list[str], seed: int) -> LearnedModel:
-    """Fit the TF-IDF and the logistic regression on the training texts; C by 5-fold CV on them (macro-F1)."""
+    """Fit the TF-IDF and the logistic regression on the training texts; C by 5-fold CV on them (macro-F1).
+
+    Raises:
+        ValueError: Fewer than ``FOLDS`` texts of a label, or no word seen in two texts.
+    """
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
+    counts = {label: labels.count(label) for label in LABELS}
+    if min(counts.values()) < FOLDS:
+        raise ValueError(f"every label needs at least {FOLDS} texts for {FOLDS}-fold cross-validation "
+                         f"(has {', '.join(f'{label} {count}' for label, count in counts.items())})")
     vectorizer = _vectorizer()
-    features = vectorizer.fit_transform(texts)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    try:
+        features = vectorizer.fit_transform(texts)
+    except ValueError:  # scikit-learn's "empty vocabulary" / "no terms remain"
+        raise ValueError("no word occurs in two training texts: nothing to learn from") from None
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     classifier = LogisticRegressionCV(Cs=list(REGULARISATION), cv=folds, scoring="f1_macro", max_iter=5000,
                                       class_weight="balanced", n_jobs=1)
     with warnings.catch_warnings():

@@ -355,3 +355,28 @@ def test_text_people_feed_it_gets_a_score_in_range_with_the_clear_cases_right(le
 
 def test_links_are_found_whatever_their_case():
     assert normalise("READ HTTPS://T.CO/AB now") == "read  url  now"
+
+
+def test_a_label_with_fewer_texts_than_folds_is_refused_before_fitting():
+    texts = [f"stocks rise on news {index}" for index in range(12)]
+    labels = ["bullish"] * 4 + ["bearish"] * 4 + ["neutral"] * 4
+
+    with pytest.raises(ValueError, match=r"^every label needs at least 5 texts for 5-fold cross-validation \(has "
+                                         r"bearish 4, neutral 4, bullish 4\)$"):
+        fit(texts, labels, seed=1)
+
+
+def test_texts_without_a_shared_word_leave_nothing_to_learn():
+    texts = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo",
+             "lima", "mike", "november", "oscar"]
+
+    with pytest.raises(ValueError, match="^no word occurs in two training texts: nothing to learn from$"):
+        fit(texts, ["bullish", "bearish", "neutral"] * 5, seed=1)
+
+
+def test_an_empty_corpus_is_one_line(tmp_path):
+    path = tmp_path / "labelled.csv"
+    path.write_text("text,label\n", encoding="utf-8")
+
+    with pytest.raises(PipelineError, match=rf"^{re.escape(str(path))}: no labelled texts$"):
+        read_corpus(path)
