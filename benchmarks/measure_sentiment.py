@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,19 +31,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from stockpipe.calendar import session_of  # noqa: E402
-from stockpipe.learned import read_corpus  # noqa: E402
+from stockpipe.learned import MODEL_FILE, read_corpus  # noqa: E402
 from stockpipe.lexicons import make_scorer  # noqa: E402
-from stockpipe.sentiment import agreement, polarity  # noqa: E402
+from stockpipe.sentiment import agreement, polarity, score_texts  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("STOCKPIPE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SCORERS = ("vader", "vader_finance", "learned")
 
 
 def scores_of(name: str, texts: list[str]) -> np.ndarray:
-    scorer = make_scorer(name)
-    if getattr(scorer, "vectorised", False):
-        return np.asarray(scorer.compound_many(texts))
-    return np.asarray([scorer.compound(text) for text in texts])
+    return np.asarray(score_texts(texts, make_scorer(name, ROOT / MODEL_FILE), workers=1))
 
 
 def labelled(path: Path) -> None:

@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("news", help="headlines parquet from download_news")
     parser.add_argument("out", help="folder to write, one daily-sentiment parquet file per batch")
     parser.add_argument("--cache", required=True, help="parquet of scores already computed, read and rewritten")
+    parser.add_argument("--model", required=True, help="the learned scorer's model file (sentiment.lexicon learned)")
     args = parser.parse_args()
     params = load_params()
     exchange, sentiment = params.data.exchange, params.sentiment
@@ -56,7 +57,7 @@ def main() -> None:
         # importing NLTK alone takes over a second, so with nothing to score it is not built.
         counts = dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
     else:
-        scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon), cache,
+        scores, cache, counts = score_headlines(news[col.HEADLINE], make_scorer(sentiment.lexicon, args.model), cache,
                                                 usable_cores())
         for ticker, rows in news.groupby(col.TICKER, sort=True).groups.items():
             daily[ticker] = daily_sentiment(news.loc[rows].reset_index(drop=True),

@@ -8,7 +8,6 @@ beside always-neutral on the validation texts, which the fit never sees.
 
 import argparse
 import hashlib
-import json
 import logging
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import numpy as np
 
 from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_path, run_stage, write_json
-from stockpipe.learned import LearnedScorer, fit, read_corpus
+from stockpipe.learned import LearnedScorer, fit, model_bytes, read_corpus
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
-from stockpipe.sentiment import agreement
+from stockpipe.sentiment import agreement, score_texts
 
 log = logging.getLogger("train_sentiment")
 
@@ -43,18 +42,17 @@ def main() -> None:
         model = fit(train["text"].tolist(), train["label"].tolist(), params.seed)
     except ValueError as error:
         raise PipelineError(f"{args.train}: {error}") from None
-    with atomic_path(args.model) as tmp:
-        tmp.write_text(json.dumps(model.to_dict(), separators=(",", ":")) + "\n", encoding="utf-8")
-    # Measured with the file as written: what the sentiment stage will score with.
+    # Measured as the file will hold it (rounded), before anything is written: a failure here leaves
+    # the committed model and metrics as they were.
+    learned = LearnedScorer.of(model)
     texts, labels = valid["text"].tolist(), valid["label"].to_numpy()
-    scorers = {"learned": LearnedScorer.read(args.model), **{name: make_scorer(name)
-                                                              for name in ("vader", "vader_finance")}}
+    scorers = {"learned": learned, **{name: make_scorer(name) for name in ("vader", "vader_finance")}}
     results = {"always_neutral": agreement(labels, np.zeros(len(labels)))}
     for name, scorer in scorers.items():
-        scores = scorer.compound_many(texts) if getattr(scorer, "vectorised", False) else [
-            scorer.compound(text) for text in texts]
-        results[name] = agreement(labels, np.asarray(scores))
+        results[name] = agreement(labels, np.asarray(score_texts(texts, scorer, workers=1)))
     # The corpus is not a DVC dep of this frozen stage (dvc.yaml says why): its hashes keep the record.
+    with atomic_path(args.model) as tmp:
+        tmp.write_bytes(model_bytes(model))
     write_json({"train": corpus_record(args.train, train), "valid": corpus_record(args.valid, valid),
                 "regularisation": model.regularisation, "vocabulary": len(model.vocabulary), "scorers": results},
                args.metrics)

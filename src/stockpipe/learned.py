@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from stockpipe.errors import PipelineError
+from stockpipe.sentiment import POSITIVE_THRESHOLD as THRESHOLD
 
 MODEL_FILE = Path("models/sentiment/model.json")
 LABELS = ("bearish", "neutral", "bullish")
@@ -33,8 +34,9 @@ LABEL_CODES = {"0": "bearish", "1": "bullish", "2": "neutral", "bearish": "beari
 REGULARISATION = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 FOLDS = 5
 FORMAT = 1
-# VADER's thresholds: a score >= 0.05 reads as positive, <= -0.05 as negative.
-THRESHOLD = 0.05
+# Bump when scoring code changes in a way the model file does not show (normalise, tokens, the score
+# mapping), so the score cache does not reuse scores of older code.
+SCORER_VERSION = "1"
 # Words of two or more letters or digits, or one pictograph (emoji).
 TOKEN_PATTERN = r"(?u)\b\w\w+\b|[\u2600-\u27bf\U0001f300-\U0001faff]"
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
@@ -104,14 +106,28 @@ class LearnedModel:
                 "coef": [_rounded(row) for row in self.coef], "intercept": _rounded(self.intercept)}
 
     @classmethod
-    def from_dict(cls, data: dict, source: str) -> LearnedModel:
-        if data.get("format") != FORMAT or data.get("labels") != list(LABELS):
+    def from_dict(cls, data, source: str) -> LearnedModel:
+        """The model of a parsed file.
+
+        Raises:
+            PipelineError: Not a model of this format, or arrays of the wrong shape or not finite.
+        """
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("labels") != list(LABELS):
             raise PipelineError(f"{source}: not a learned sentiment model of format {FORMAT} with labels "
                                 f"{list(LABELS)}; retrain it (docs/sentiment.md)")
-        return cls(vocabulary=list(data["vocabulary"]), idf=np.asarray(data["idf"], dtype="float64"),
-                   coef=np.asarray(data["coef"], dtype="float64"),
-                   intercept=np.asarray(data["intercept"], dtype="float64"),
-                   regularisation=float(data["regularisation"]))
+        try:
+            vocabulary = [str(term) for term in data["vocabulary"]]
+            idf, coef, intercept = (np.asarray(data[key], dtype="float64") for key in ("idf", "coef", "intercept"))
+            regularisation = float(data["regularisation"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise PipelineError(f"{source}: damaged learned sentiment model ({type(error).__name__}: {error}); "
+                                "restore it from git or retrain it") from None
+        shapes = {"idf": (len(vocabulary),), "coef": (len(LABELS), len(vocabulary)), "intercept": (len(LABELS),)}
+        for key, values in (("idf", idf), ("coef", coef), ("intercept", intercept)):
+            if values.shape != shapes[key] or not np.isfinite(values).all():
+                raise PipelineError(f"{source}: damaged learned sentiment model ({key} has shape {values.shape}, "
+                                    f"expected {shapes[key]} of finite numbers); restore it from git or retrain it")
+        return cls(vocabulary=vocabulary, idf=idf, coef=coef, intercept=intercept, regularisation=regularisation)
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -121,33 +137,50 @@ def _rounded(values: np.ndarray) -> list[float]:
 def fit(texts: list[str], labels: list[str], seed: int) -> LearnedModel:
     """Fit the TF-IDF and the logistic regression on the training texts; C by 5-fold CV on them (macro-F1).
 
+    Each fold refits the TF-IDF on its own training part, so the held-out part shapes nothing
+    that scores it. BLAS runs on one thread: with more, the solver's last digits and so the
+    choice of C can change with the machine's core count.
+
     Raises:
         ValueError: Fewer than ``FOLDS`` texts of a label, or no word seen in two texts.
     """
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from threadpoolctl import threadpool_limits
 
     counts = {label: labels.count(label) for label in LABELS}
     if min(counts.values()) < FOLDS:
         raise ValueError(f"every label needs at least {FOLDS} texts for {FOLDS}-fold cross-validation "
                          f"(has {', '.join(f'{label} {count}' for label, count in counts.items())})")
-    vectorizer = _vectorizer()
+    pipeline = Pipeline([("tfidf", _vectorizer()),
+                         ("classifier", LogisticRegression(max_iter=5000, tol=1e-6, class_weight="balanced"))])
+    search = GridSearchCV(pipeline, {"classifier__C": list(REGULARISATION)}, scoring="f1_macro", n_jobs=1,
+                          cv=StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed), error_score="raise")
     try:
-        features = vectorizer.fit_transform(texts)
-    except ValueError:  # scikit-learn's "empty vocabulary" / "no terms remain"
-        raise ValueError("no word occurs in two training texts: nothing to learn from") from None
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    classifier = LogisticRegressionCV(Cs=list(REGULARISATION), cv=folds, scoring="f1_macro", max_iter=5000,
-                                      class_weight="balanced", n_jobs=1)
-    with warnings.catch_warnings():
-        # scikit-learn 1.9 announces changes to defaults this fit does not rely on (l1_ratios, the shape of C_).
-        warnings.simplefilter("ignore", FutureWarning)
-        classifier.fit(features, labels)
+        with threadpool_limits(limits=1), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            search.fit(texts, labels)
+    except ValueError as error:
+        if "vocabulary" in str(error) or "no terms remain" in str(error):
+            raise ValueError("no word occurs in two training texts: nothing to learn from") from None
+        raise
+    vectorizer, classifier = search.best_estimator_["tfidf"], search.best_estimator_["classifier"]
     order = [list(classifier.classes_).index(label) for label in LABELS]
     vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
     return LearnedModel(vocabulary=vocabulary, idf=vectorizer.idf_, coef=classifier.coef_[order],
                         intercept=classifier.intercept_[order],
-                        regularisation=float(np.ravel(classifier.C_)[0]))
+                        regularisation=float(search.best_params_["classifier__C"]))
+
+
+def model_bytes(model: LearnedModel) -> bytes:
+    """The model file's contents: compact JSON, one line."""
+    return (json.dumps(model.to_dict(), separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def fingerprint(raw: bytes) -> str:
+    """What keys the score cache: a hash of the model file and of the scoring code's version."""
+    return hashlib.sha256(SCORER_VERSION.encode() + b"\0" + raw).hexdigest()[:16]
 
 
 class LearnedScorer:
@@ -164,8 +197,14 @@ class LearnedScorer:
         self.vectorizer.idf_ = model.idf
 
     @classmethod
+    def of(cls, model: LearnedModel) -> LearnedScorer:
+        """The scorer of a model as its file would hold it (numbers rounded as ``to_dict`` writes them)."""
+        raw = model_bytes(model)
+        return cls(LearnedModel.from_dict(json.loads(raw), "the fitted model"), fingerprint(raw))
+
+    @classmethod
     def read(cls, path: str | Path = MODEL_FILE) -> LearnedScorer:
-        """The scorer of a model file; its fingerprint (a hash of the file) keys the score cache.
+        """The scorer of a model file; its fingerprint (the file and ``SCORER_VERSION``) keys the score cache.
 
         Raises:
             PipelineError: A missing or unreadable file, naming it and how to make it.
@@ -179,7 +218,7 @@ class LearnedScorer:
                                 "`dvc repro train_sentiment` fits one (docs/sentiment.md)") from None
         except (OSError, ValueError) as error:
             raise PipelineError(f"{path}: unreadable learned sentiment model ({error})") from None
-        return cls(LearnedModel.from_dict(data, str(path)), hashlib.sha256(raw).hexdigest()[:16])
+        return cls(LearnedModel.from_dict(data, str(path)), fingerprint(raw))
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """P(bearish), P(neutral), P(bullish) of each text, one row per text."""

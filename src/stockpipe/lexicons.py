@@ -273,12 +273,12 @@ class Scorer:
         return self.vader.compound(self.rewrite(text) if self.rewrites else text)
 
 
-def make_scorer(name: str):
-    """The scorer for a ``sentiment.lexicon`` name (learned: the committed ``learned.MODEL_FILE``)."""
+def make_scorer(name: str, model: str | Path | None = None):
+    """The scorer for a ``sentiment.lexicon`` name; learned reads ``model`` (default ``learned.MODEL_FILE``)."""
     if name == "learned":
-        from stockpipe.learned import LearnedScorer
+        from stockpipe.learned import MODEL_FILE, LearnedScorer
 
-        return LearnedScorer.read()
+        return LearnedScorer.read(model or MODEL_FILE)
     if name == "vader":
         return Scorer(name, read_vader_lexicon())
     if name == "vader_finance":

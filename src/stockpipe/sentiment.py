@@ -48,8 +48,8 @@ def _score_chunk(texts: list[str]) -> list[float]:
     return [_worker_scorer.compound(text) for text in texts]
 
 
-def _score_texts(texts: list[str], scorer: Scorer, workers: int) -> list[float]:
-    """Compound scores of ``texts``, in worker processes when there are enough of them.
+def score_texts(texts: list[str], scorer, workers: int) -> list[float]:
+    """Scores of ``texts``: the learned scorer's in batches, VADER's in worker processes when there are enough.
 
     Workers are forked, so each starts with the scorer already built (its lexicon and
     patterns are not rebuilt or pickled); where fork is unavailable, one process scores all.
@@ -111,7 +111,7 @@ def score_headlines(headlines: pd.Series, scorer: Scorer, cache: pd.DataFrame | 
     mine = cache[cache[col.LEXICON] == scorer.fingerprint]
     known = dict(zip(mine[col.TEXT_KEY].to_numpy(), mine[col.COMPOUND].to_numpy(), strict=True))
     missing = [index for index, key in enumerate(keys) if key not in known]
-    scored = _score_texts([texts[index] for index in missing], scorer, workers)
+    scored = score_texts([texts[index] for index in missing], scorer, workers)
     for index, score in zip(missing, scored, strict=True):
         known[keys[index]] = score
     by_text = dict(zip(texts, (known[key] for key in keys), strict=True))

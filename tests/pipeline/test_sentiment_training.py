@@ -8,13 +8,13 @@ import json
 
 import pandas as pd
 
-from tests.pipeline.conftest import ROOT, copy_project, stages_run
+from tests.pipeline.conftest import copy_project, stages_run
 
-CORPUS = ROOT.parent / "shared" / "data" / "sentiment"
 MODEL = "models/sentiment/model.json"
 
 
-def test_the_frozen_stage_keeps_the_committed_model_and_an_unfrozen_one_refits_it(tmp_path):
+def test_the_frozen_stage_keeps_the_committed_model_and_an_unfrozen_one_refits_it(tmp_path, shared_data):
+    corpus = shared_data / "sentiment"
     project = copy_project(tmp_path / "project")
     project.commit("copy")
     committed = (project.path / MODEL).read_bytes()
@@ -42,8 +42,8 @@ def test_the_frozen_stage_keeps_the_committed_model_and_an_unfrozen_one_refits_i
     # Retraining as docs/sentiment.md says: labelled CSVs under data/sentiment/, frozen: false.
     folder = project.path / "data" / "sentiment"
     folder.mkdir(parents=True)
-    pd.read_csv(CORPUS / "twitter_financial_news_train.csv").iloc[:1500].to_csv(folder / "train.csv", index=False)
-    pd.read_csv(CORPUS / "twitter_financial_news_valid.csv").iloc[:500].to_csv(folder / "valid.csv", index=False)
+    pd.read_csv(corpus / "twitter_financial_news_train.csv").iloc[:1500].to_csv(folder / "train.csv", index=False)
+    pd.read_csv(corpus / "twitter_financial_news_valid.csv").iloc[:500].to_csv(folder / "valid.csv", index=False)
 
     result = project.dvc("repro", "-f", "train_sentiment")
 

@@ -3,8 +3,11 @@ convention, and the committed model measured on the real Twitter Financial News 
 
 import csv
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ import pytest
 
 from stockpipe import learned
 from stockpipe.errors import PipelineError
-from stockpipe.learned import LABELS, LearnedModel, LearnedScorer, fit, normalise, read_corpus
+from stockpipe.learned import LABELS, LearnedModel, LearnedScorer, fit, model_bytes, normalise, read_corpus
 from stockpipe.sentiment import agreement, polarity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -380,3 +383,53 @@ def test_an_empty_corpus_is_one_line(tmp_path):
 
     with pytest.raises(PipelineError, match=rf"^{re.escape(str(path))}: no labelled texts$"):
         read_corpus(path)
+
+
+def test_the_scorer_of_a_fitted_model_scores_as_its_file_will(small_model, tmp_path):
+    # What train_sentiment measures before writing: the model rounded as the file holds it.
+    path = tmp_path / "model.json"
+    path.write_bytes(model_bytes(small_model))
+    texts = ["Stocks plunge as profits collapse", "Company beats estimates", "Board meets on Tuesday"]
+
+    assert LearnedScorer.of(small_model).compound_many(texts) == LearnedScorer.read(path).compound_many(texts)
+    assert LearnedScorer.of(small_model).fingerprint == LearnedScorer.read(path).fingerprint
+
+
+def test_the_fingerprint_changes_with_the_scoring_codes_version(small_model, monkeypatch):
+    before = LearnedScorer.of(small_model).fingerprint
+    monkeypatch.setattr(learned, "SCORER_VERSION", "2")
+
+    assert LearnedScorer.of(small_model).fingerprint != before
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda data: data.pop("idf"), r"damaged learned sentiment model \(KeyError: 'idf'\)"),
+    (lambda data: data.update(idf=data["idf"][:-1]), r"idf has shape \(\d+,\), expected \(\d+,\) of finite"),
+    (lambda data: data.update(intercept=[0.0, float("nan"), 1.0]), r"intercept has shape \(3,\), expected \(3,\) "
+                                                                     r"of finite numbers"),
+    (lambda data: data.update(coef=[[0.0]] * 3), r"coef has shape \(3, 1\), expected \(3, \d+\)"),
+], ids=["missing", "short-idf", "nan", "coef-shape"])
+def test_a_damaged_model_file_is_one_line(small_model, tmp_path, change, message):
+    data = small_model.to_dict()
+    change(data)
+    path = write_model(tmp_path / "model.json", data)
+
+    with pytest.raises(PipelineError, match=rf"^{re.escape(str(path))}: .*{message}"):
+        LearnedScorer.read(path)
+    with pytest.raises(PipelineError, match=r"not a learned sentiment model"):
+        LearnedModel.from_dict([1, 2, 3], "list.json")
+
+
+def test_the_fit_does_not_follow_the_machines_blas_threads(corpus):
+    # Fitted in two processes told to use one and four BLAS threads: the same bytes.
+    code = ("import sys; from stockpipe.learned import fit, model_bytes, read_corpus; "
+            f"train = read_corpus(sys.argv[1]).iloc[:{FIT_ROWS}]; "
+            "sys.stdout.write(model_bytes(fit(train['text'].tolist(), train['label'].tolist(), seed=42)).hex())")
+    outputs = set()
+    for threads in ("1", "4"):
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OPENBLAS_NUM_THREADS": threads,
+               "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        result = subprocess.run([sys.executable, "-c", code, str(corpus / "twitter_financial_news_train.csv")],
+                                env=env, capture_output=True, text=True, check=True)
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
