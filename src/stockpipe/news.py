@@ -103,15 +103,26 @@ def combine_news(frames: list[pd.DataFrame], exchange: str) -> tuple[pd.DataFram
 
 def coverage(sources: list[str], frames: dict[str, pd.DataFrame], counts: dict[str, dict], news: pd.DataFrame,
              duplicates: int) -> dict:
-    """What each source gave and the dates the combined table covers, for news_coverage.json."""
+    """What each source gave and the dates the combined table covers, for news_coverage.json.
+
+    ``counts`` are each source's own counts (a file's rows read, dropped, ...); a file's count
+    of headlines, which covers every ticker in it, is written as ``file_headlines``.
+    """
 
     def span(frame: pd.DataFrame) -> dict:
         if frame.empty:
             return {"first": None, "last": None}
         return {"first": str(frame[col.TIMESTAMP].min().date()), "last": str(frame[col.TIMESTAMP].max().date())}
 
-    by_source = {feed: {"headlines": int(len(frame)), **span(frame), **counts.get(feed, {})}
-                 for feed, frame in frames.items()}
+    def source_report(feed: str, frame: pd.DataFrame) -> dict:
+        # A file's own counts describe the whole file (every ticker): its headline count is kept apart,
+        # so "headlines" is always what this table got from the source.
+        extra = dict(counts.get(feed, {}))
+        if "headlines" in extra:
+            extra["file_headlines"] = extra.pop("headlines")
+        return {"headlines": int(len(frame)), **span(frame), **extra}
+
+    by_source = {feed: source_report(feed, frame) for feed, frame in frames.items()}
     return {"sources": list(sources), "headlines": int(len(news)), "duplicates_dropped": int(duplicates),
             **span(news), "by_source": by_source}
 

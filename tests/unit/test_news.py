@@ -254,6 +254,17 @@ def test_coverage_reports_each_source_and_the_whole():
     }
 
 
+def test_a_files_own_headline_count_does_not_replace_what_the_ticker_got():
+    # The file held 10 usable headlines for every ticker; this ticker's table got 2 of them.
+    csv = frame_of("csv", ("2020-06-05 09:00", "a"), ("2020-06-09 09:00", "b"))
+    news, duplicates = combine_news([csv], "XNYS")
+
+    report = coverage(["csv"], {"csv": csv}, {"csv": {"rows_read": 12, "headlines": 10}}, news, duplicates)
+
+    assert report["by_source"]["csv"] == {"headlines": 2, "first": "2020-06-05", "last": "2020-06-09",
+                                          "rows_read": 12, "file_headlines": 10}
+
+
 def test_real_guardian_file(shared_data):
     news, counts = read_news_csv(shared_data / "news" / "guardian_headlines_2017_2020.csv", "^GSPC", NEW_YORK)
 
