@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from stockpipe.calendar import session_of  # noqa: E402
 from stockpipe.learned import MODEL_FILE, read_corpus  # noqa: E402
 from stockpipe.lexicons import make_scorer  # noqa: E402
-from stockpipe.sentiment import agreement, polarity, score_texts  # noqa: E402
+from stockpipe.sentiment import polarity, score_texts, scorer_agreement  # noqa: E402
 
 SHARED = Path(os.environ.get("STOCKPIPE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SCORERS = ("vader", "vader_finance", "learned")
@@ -47,8 +47,7 @@ def labelled(path: Path) -> None:
     corpus = read_corpus(path)
     texts, labels = corpus["text"].tolist(), corpus["label"].to_numpy()
     print(f"{path.name}: {len(corpus)} labelled texts")
-    rows = {"always neutral": agreement(labels, np.zeros(len(labels)))}
-    rows.update({name: agreement(labels, scores_of(name, texts)) for name in SCORERS})
+    rows = scorer_agreement(texts, labels, {name: make_scorer(name, ROOT / MODEL_FILE) for name in SCORERS})
     for name, row in rows.items():
         print(f"  {name:<15} accuracy {row['accuracy']:6.1%}   macro-F1 {row['macro_f1']:.3f}")
 

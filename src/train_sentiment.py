@@ -11,14 +11,12 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from stockpipe.errors import PipelineError
 from stockpipe.io import atomic_path, run_stage, write_json
 from stockpipe.learned import LearnedScorer, fit, model_bytes, read_corpus
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
-from stockpipe.sentiment import agreement, score_texts
+from stockpipe.sentiment import scorer_agreement
 
 log = logging.getLogger("train_sentiment")
 
@@ -45,11 +43,8 @@ def main() -> None:
     # Measured as the file will hold it (rounded), before anything is written: a failure here leaves
     # the committed model and metrics as they were.
     learned = LearnedScorer.of(model)
-    texts, labels = valid["text"].tolist(), valid["label"].to_numpy()
-    scorers = {"learned": learned, **{name: make_scorer(name) for name in ("vader", "vader_finance")}}
-    results = {"always_neutral": agreement(labels, np.zeros(len(labels)))}
-    for name, scorer in scorers.items():
-        results[name] = agreement(labels, np.asarray(score_texts(texts, scorer, workers=1)))
+    results = scorer_agreement(valid["text"].tolist(), valid["label"].to_numpy(),
+                               {"learned": learned, **{name: make_scorer(name) for name in ("vader", "vader_finance")}})
     # The corpus is not a DVC dep of this frozen stage (dvc.yaml says why): its hashes keep the record.
     with atomic_path(args.model) as tmp:
         tmp.write_bytes(model_bytes(model))

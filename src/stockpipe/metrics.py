@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from stockpipe.errors import PipelineError
 
@@ -90,6 +89,9 @@ def diebold_mariano(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray
     a nonzero one is certain (p = 0, no statistic), none at all gives None for both, as does a
     single day.
     """
+    # Imported here: scipy.stats costs half a second, and monitor, summary and the PR report only word verdicts.
+    from scipy import stats
+
     actual, predicted, naive = (np.asarray(values, dtype="float64") for values in (actual, predicted, naive))
     loss = (predicted - actual) ** 2 - (naive - actual) ** 2
     n = len(loss)

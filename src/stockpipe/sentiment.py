@@ -90,6 +90,14 @@ def agreement(labels: np.ndarray, scores: np.ndarray) -> dict:
             "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0))}
 
 
+def scorer_agreement(texts: list[str], labels: np.ndarray, scorers: dict) -> dict:
+    """``agreement`` of each named scorer with labelled texts, after always-neutral's (the majority class)."""
+    results = {"always_neutral": agreement(labels, np.zeros(len(labels)))}
+    for name, scorer in scorers.items():
+        results[name] = agreement(labels, np.asarray(score_texts(texts, scorer, workers=1)))
+    return results
+
+
 def score_headlines(headlines: pd.Series, scorer: Scorer, cache: pd.DataFrame | None = None,
                     workers: int = 1) -> tuple[pd.Series, pd.DataFrame, dict]:
     """Compound score in [-1, 1] of each headline, scoring each distinct text once.
