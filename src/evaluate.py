@@ -19,13 +19,13 @@ from stockpipe.inference import load_forecaster, read_trained
 from stockpipe.io import read_parquet, run_stage, write_csv, write_json
 from stockpipe.metrics import check_ma_window_fits, verdict_words
 from stockpipe.params import load_params
-from stockpipe.scoring import FoldPredictions, backtest_metrics
+from stockpipe.scoring import FoldPredictions, backtest_metrics, fold_intervals, one_step_band
 from stockpipe.splitting import Fold, walk_forward_folds
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 from stockpipe.windows import ModelSpec, predict_prices, target_rows
 
 log = logging.getLogger("evaluate")
-PREDICTION_COLUMNS = [col.DATE, col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD]
+PREDICTION_COLUMNS = [col.DATE, col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD, col.LOWER, col.UPPER]
 
 
 def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, spec_dir: Path,
@@ -43,21 +43,25 @@ def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: P
 
 
 def evaluate_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> tuple[dict, pd.DataFrame]:
-    """One ticker's metrics (errors beside the baselines, intervals, folds and seeds) and its test predictions."""
+    """One ticker's metrics (errors beside the baselines, intervals, folds and seeds) and its test predictions with
+    their one-step predict.coverage interval."""
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     # Checked before any model is loaded: the moving average of the first test day needs that many closes.
     check_ma_window_fits(params.evaluate.ma_window, folds[0].val_stop)
     seeds = seed_values(params.seed, params.train.seeds)
     results = [predict_fold(table, fold, seeds, model_dir, spec_dir, last=fold is folds[-1]) for fold in folds]
     close, dates = table[col.CLOSE].to_numpy(), table[col.DATE].to_numpy()
+    intervals = fold_intervals(close, results, params.predict)
     metrics = backtest_metrics(close, dates, results, seeds, params.evaluate.ma_window, params.predict,
-                               params.evaluate.significance)
+                               params.evaluate.significance, intervals)
     rows = np.concatenate([result.test_rows for result in results])
+    lower, upper = one_step_band(results, intervals)
     frame = pd.DataFrame({col.DATE: pd.to_datetime(dates[rows]).strftime("%Y-%m-%d"), col.ACTUAL: close[rows],
                           col.PREDICTED: np.concatenate([result.test_ensemble for result in results]),
                           col.NAIVE: close[rows - 1],
                           col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)
-                                                    for result in results])})
+                                                    for result in results]),
+                          col.LOWER: lower, col.UPPER: upper})
     return metrics, frame
 
 

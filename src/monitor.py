@@ -11,8 +11,19 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe import plots
 from stockpipe.errors import PipelineError
-from stockpipe.io import batch_files, read_csv_table, read_json_object, read_parquet, run_stage, write_csv, write_json
+from stockpipe.io import (
+    batch_file,
+    batch_files,
+    read_csv_table,
+    read_json_object,
+    read_parquet,
+    run_stage,
+    write_csv,
+    write_json,
+    write_png,
+)
 from stockpipe.monitor import (
     empty_history,
     forecast_from_csv,
@@ -24,7 +35,7 @@ from stockpipe.monitor import (
     summarize,
 )
 from stockpipe.params import load_params
-from stockpipe.universe import by_ticker
+from stockpipe.universe import batch_of, by_ticker
 
 log = logging.getLogger("monitor")
 
@@ -68,6 +79,7 @@ def main() -> None:
     parser.add_argument("metrics", help="folder of every batch's test metrics JSON from evaluate (rmse, naive_rmse)")
     parser.add_argument("--history", required=True, help="forecast history CSV, read and extended in place")
     parser.add_argument("--report", required=True, help="monitor JSON to write")
+    parser.add_argument("--plots", required=True, help="folder to write the main ticker's fan chart into")
     args = parser.parse_args()
     params = load_params()
     monitor, batches = params.monitor, params.data.batches
@@ -110,6 +122,31 @@ def main() -> None:
                      "not judged yet" if report["drift"] is None else report["drift"])
     log.info("%d tickers monitored, %d drifting%s", len(reports), len(drifting),
              f": {', '.join(drifting[:10])}" if drifting else "")
+    draw_fan(Path(args.plots), args.forecasts, prices, forecasts, params)
+
+
+def draw_fan(folder: Path, forecast_dir: str, prices: dict[str, pd.DataFrame], forecasts: dict[str, pd.DataFrame],
+             params) -> None:
+    """The main ticker's fan chart (plots.ticker): its last closes and the forecast with both bands, table and PNG."""
+    tickers = params.data.tickers
+    ticker = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers,
+                               [name for name in forecasts if name in prices])
+    if ticker is None:
+        write_csv(pd.DataFrame(columns=plots.FAN_COLUMNS), folder / "fan.csv")
+        write_png(plots.empty_figure("no ticker has a forecast to draw"), folder / "fan.png")
+        return
+    # The history keeps only the point forecast; the bands come from predict's file of the ticker's batch.
+    path = batch_file(forecast_dir, batch_of(ticker, len(params.data.batches)), ".csv")
+    forecast = pd.read_csv(path, dtype={col.TICKER: str}, keep_default_na=False, na_values=[""])
+    forecast = forecast[forecast[col.TICKER] == ticker].reset_index(drop=True)
+    missing = [name for name in (col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER) if name not in forecast.columns]
+    if missing:
+        log.warning("%s: no %s column: the fan chart shows the point forecast only", path, ", ".join(missing))
+        forecast = forecast.assign(**dict.fromkeys(missing, float("nan")))
+    table = plots.fan_table(prices[ticker][col.DATE], prices[ticker][col.CLOSE], forecast)
+    write_csv(table, folder / "fan.csv")
+    write_png(plots.fan_figure(table, ticker, params.predict.coverage), folder / "fan.png")
+    log.info("%s's fan chart in %s", ticker, folder)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,11 @@ from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
 from stockpipe.windows import ModelSpec, predict_prices, target_rows
 
 log = logging.getLogger("predict")
-FORECAST_COLUMNS = [col.DATE, col.PREDICTED_CLOSE, col.LOWER, col.UPPER]
+FORECAST_COLUMNS = [col.DATE, col.PREDICTED_CLOSE, col.LOWER, col.UPPER, col.LOWER_50, col.UPPER_50]
 
 
 def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path) -> pd.DataFrame:
-    """One ticker's forecast (date, predicted_close, lower, upper): the mean of the last fold's seeds' forecasts.
+    """One ticker's forecast (``FORECAST_COLUMNS``): the mean of the last fold's seeds' forecasts and its bands.
 
     Its intervals are calibrated as the evaluate stage's: on the validation rows, then, with
     predict.interval_method adaptive, updated day by day through every later row up to the last.
@@ -44,9 +44,11 @@ def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     val, later = ({seed: predict_prices(table, rows, spec, forecaster.predict)
                    for seed, forecaster in zip(seeds, forecasters, strict=True)} for rows in (val_rows, later_rows))
     intervals = one_step_intervals(close, spec.train_stop, val_rows, ensemble(val), later_rows, ensemble(later),
-                                   params.predict, horizon=len(dates))
-    lower, upper = band(forecast[col.PREDICTED_CLOSE].to_numpy(), intervals.ahead)
-    forecast = forecast.assign(**{col.LOWER: lower, col.UPPER: upper})
+                                   params.predict, horizon=len(dates), inner=col.INNER_COVERAGE)
+    predicted = forecast[col.PREDICTED_CLOSE].to_numpy()
+    lower, upper = band(predicted, intervals.ahead)
+    lower_50, upper_50 = band(predicted, intervals.inner_ahead)
+    forecast = forecast.assign(**{col.LOWER: lower, col.UPPER: upper, col.LOWER_50: lower_50, col.UPPER_50: upper_50})
     forecast[col.DATE] = forecast[col.DATE].dt.strftime("%Y-%m-%d")
     return forecast
 

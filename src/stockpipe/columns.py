@@ -38,6 +38,10 @@ FOLD = "fold"  # the walk-forward fold whose model made a test prediction
 PREDICTED_CLOSE = "predicted_close"
 LOWER = "lower"
 UPPER = "upper"
+# The forecast's 50% band, inside the predict.coverage one (lower, upper): the fan chart's inner band.
+INNER_COVERAGE = 0.5
+LOWER_50 = "lower_50"
+UPPER_50 = "upper_50"
 
 # The live-forecast history (monitor stage): one row per forecast step.
 FORECAST_MADE_ON = "forecast_made_on"  # the last data date, whose close the forecast starts from

@@ -205,18 +205,19 @@ class Intervals:
     GARCH-t parametric one (the volatility model's own Student-t quantile times its
     volatility forecast) around the same point forecasts; ``sigma`` the volatility forecast of
     each scored day; ``ahead[k - 1]`` the chosen method's half-width k sessions after the last
-    row of the table.
+    row of the table; ``inner_ahead`` the same at the ``inner`` coverage asked for (None when not).
     """
 
     halfwidth: np.ndarray
     garch_halfwidth: np.ndarray
     sigma: np.ndarray
     ahead: np.ndarray
+    inner_ahead: np.ndarray | None = None
 
 
 def one_step_intervals(close: np.ndarray, train_stop: int, calibration_rows: np.ndarray,
                        calibration_predicted: np.ndarray, rows: np.ndarray, predicted: np.ndarray, predict,
-                       horizon: int = 1) -> Intervals:
+                       horizon: int = 1, inner: float | None = None) -> Intervals:
     """Intervals for the one-step forecasts ``predicted`` of ``rows``, scored in date order.
 
     ``predict`` holds the params: ``interval_method`` adaptive (volatility-scaled scores of
@@ -246,8 +247,11 @@ def one_step_intervals(close: np.ndarray, train_stop: int, calibration_rows: np.
         errors = np.abs(np.log(close[calibration_rows] / calibration_predicted))
         halfwidth = conformal_quantile(np.sort(errors), predict.coverage)
         steps = np.sqrt(np.arange(1, horizon + 1))
-        return Intervals(np.full(len(rows), halfwidth), garch, sigma, halfwidth * steps)
+        inner_ahead = None if inner is None else conformal_quantile(np.sort(errors), inner) * steps
+        return Intervals(np.full(len(rows), halfwidth), garch, sigma, halfwidth * steps, inner_ahead)
     calibration = scaled_scores(close[calibration_rows], calibration_predicted, model.sigma[calibration_rows])
-    adaptive = adaptive_conformal(calibration, scaled_scores(close[rows], predicted, sigma), predict.coverage,
-                                  predict.gamma)
-    return Intervals(adaptive.multipliers * sigma, garch, sigma, adaptive.next_multiplier * model.ahead)
+    scores = scaled_scores(close[rows], predicted, sigma)
+    adaptive = adaptive_conformal(calibration, scores, predict.coverage, predict.gamma)
+    inner_ahead = (None if inner is None else
+                   adaptive_conformal(calibration, scores, inner, predict.gamma).next_multiplier * model.ahead)
+    return Intervals(adaptive.multipliers * sigma, garch, sigma, adaptive.next_multiplier * model.ahead, inner_ahead)

@@ -280,6 +280,12 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6f")
 
 
+def write_png(figure, path: str | Path) -> None:
+    """A matplotlib Figure as a PNG without the version stamp, so the same picture writes the same bytes."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
 def write_json(data: dict, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -338,6 +338,11 @@ class MonitorParams(_Section):
         return self
 
 
+class PlotsParams(_Section):
+    # The ticker whose fan chart, calibration and gain/loss pictures are drawn; None: the first of data.tickers.
+    ticker: Annotated[str, StringConstraints(pattern=TICKER_PATTERN, max_length=TICKER_MAX_LENGTH)] | None = None
+
+
 class Params(_Section):
     seed: int = Field(42, ge=0)
     data: DataParams = Field(default_factory=DataParams)
@@ -351,6 +356,7 @@ class Params(_Section):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     predict: PredictParams = Field(default_factory=PredictParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+    plots: PlotsParams = Field(default_factory=PlotsParams)
 
 
 def _known_keys(model: type[BaseModel], prefix: str = "") -> list[str]:

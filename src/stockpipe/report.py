@@ -129,8 +129,27 @@ def universe_monitor(monitor: Mapping, most: int = 10) -> str:
     return "\n".join(lines)
 
 
+# The PNGs of metrics/plots/ and the question each answers (docs/plots.md).
+PICTURES = (("fan.png", "What happens next"), ("calibration.png", "Can I trust the band?"),
+            ("gain_loss.png", "Where does the model gain or lose against naive?"),
+            ("universe.png", "Every ticker's skill and coverage"))
+
+
+def pictures_section(base_url: str, folder: str, differ: bool, artifact_url: str | None = None) -> str:
+    """The pictures committed with the pull request, embedded from ``base_url`` (e.g. the head commit's raw files),
+    and whether this run drew the same ones (``differ``: its metrics/plots/ changed the committed files)."""
+    lines = [f"![{caption}]({base_url.rstrip('/')}/{folder.strip('/')}/{name})" for name, caption in PICTURES]
+    where = f" ([this run's pictures]({artifact_url}))" if artifact_url else ""
+    if differ:
+        note = (f"These are the pictures committed with the pull request; this run drew different ones{where}: "
+                "commit what `dvc repro` writes to metrics/.")
+    else:
+        note = f"The pictures committed with the pull request, the same as this run drew{where}."
+    return "\n\n".join([note, *lines])
+
+
 def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mapping, forecast: Sequence[Mapping],
-                 monitor: Mapping | None = None, tickers: str | None = None) -> str:
+                 monitor: Mapping | None = None, tickers: str | None = None, pictures: str | None = None) -> str:
     """The markdown PR comment.
 
     Args:
@@ -141,6 +160,7 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
         forecast: the forecast rows (``metrics/forecast/*.csv``; with a ticker column for a universe).
         monitor: the new contents of ``metrics/monitor.json``, or None to leave the live-forecast section out.
         tickers: the summary table of every ticker (``metrics/summary.md``), or None to leave it out.
+        pictures: ``pictures_section``'s markdown, or None to leave it out.
     """
     sections = [
         f"## Stock LSTM: pipeline report against `{base}`",
@@ -155,6 +175,8 @@ def build_report(base: str, params_diff: str, metrics_diff: str, metrics: Mappin
     if monitor is not None:
         sections += ["### Live forecasts", universe_monitor(monitor)]
     sections += [f"### Forecast ({len(forecast)} sessions)", forecast_table(forecast)]
+    if pictures is not None:
+        sections += ["### Pictures", pictures]
     return "\n\n".join(sections) + "\n"
 
 

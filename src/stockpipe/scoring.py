@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stockpipe.intervals import band, diagnostics, one_step_intervals
+from stockpipe.intervals import Intervals, band, diagnostics, one_step_intervals
 from stockpipe.metrics import baseline_forecasts, diebold_mariano, forecast_metrics, mase
 from stockpipe.splitting import Fold
 
@@ -43,8 +43,21 @@ def ensemble(by_seed: dict[int, np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(values, dtype="float64") for values in by_seed.values()]), axis=0)
 
 
+def fold_intervals(close: np.ndarray, folds: list[FoldPredictions], predict) -> list[Intervals]:
+    """Each fold's one-step intervals, calibrated on its validation rows and scored on its test block in date order."""
+    return [one_step_intervals(close, result.fold.train_stop, result.val_rows, result.val_ensemble, result.test_rows,
+                               result.test_ensemble, predict) for result in folds]
+
+
+def one_step_band(folds: list[FoldPredictions], intervals: list[Intervals]) -> tuple[np.ndarray, np.ndarray]:
+    """The lower and upper closes of the chosen method's interval on every test row, folds in order."""
+    return band(np.concatenate([result.test_ensemble for result in folds]),
+                np.concatenate([fold_band.halfwidth for fold_band in intervals]))
+
+
 def backtest_metrics(close: np.ndarray, dates: np.ndarray, folds: list[FoldPredictions], seeds: list[int],
-                     ma_window: int, predict, significance: float = 0.05) -> dict:
+                     ma_window: int, predict, significance: float = 0.05,
+                     intervals: list[Intervals] | None = None) -> dict:
     """Every test row's errors beside the naive forecast, baselines, intervals, and the spread over folds and seeds.
 
     The headline numbers are the seed ensemble's (the mean of the seeds' predicted closes;
@@ -54,6 +67,7 @@ def backtest_metrics(close: np.ndarray, dates: np.ndarray, folds: list[FoldPredi
     interval params (method, coverage, gamma, volatility). ``folds`` and ``seeds`` give the
     mean and spread per fold (ensemble) and per seed (all folds pooled). The Diebold-Mariano
     test says whether the model's squared errors differ from naive's at ``significance``.
+    ``intervals`` are ``fold_intervals``' when the caller has them already.
 
     Raises:
         PipelineError: Too few closes before the test rows for ``ma_window``, too few
@@ -80,9 +94,7 @@ def backtest_metrics(close: np.ndarray, dates: np.ndarray, folds: list[FoldPredi
                                       close[rows - 1])
             metrics.update({f"{name}_rmse": errors["rmse"], f"{name}_mae": errors["mae"],
                             f"{name}_skill": errors["skill"]})
-    # Each fold's intervals are calibrated on its validation rows and scored on its test block in date order.
-    bands = [one_step_intervals(close, result.fold.train_stop, result.val_rows, result.val_ensemble,
-                                result.test_rows, result.test_ensemble, predict) for result in folds]
+    bands = fold_intervals(close, folds, predict) if intervals is None else intervals
     sigma = np.concatenate([fold_band.sigma for fold_band in bands])
     diagnosed = {}
     for key, halfwidths in (("intervals", [fold_band.halfwidth for fold_band in bands]),

@@ -37,7 +37,7 @@ def test_first_run_writes_every_output(project):
     assert METRIC_KEYS <= metrics.keys()
     assert metrics["beats_naive"] == (metrics["skill"] > 0)
     predictions = pd.read_csv(project.path / "metrics/evaluate/batch_0.csv")
-    assert list(predictions.columns) == ["ticker", "date", "actual", "predicted", "naive", "fold"]
+    assert list(predictions.columns) == ["ticker", "date", "actual", "predicted", "naive", "fold", "lower", "upper"]
     assert set(predictions["ticker"]) == {TICKER}
     assert len(predictions) == metrics["n_test"]
     assert set(predictions["fold"]) == {1}
@@ -45,10 +45,12 @@ def test_first_run_writes_every_output(project):
     for key in ("drift_rmse", "moving_average_rmse", "mase", "interval_coverage"):
         assert key in metrics
     forecast = pd.read_csv(project.path / "metrics/forecast/batch_0.csv", parse_dates=["date"])
-    assert list(forecast.columns) == ["ticker", "date", "predicted_close", "lower", "upper"]
+    assert list(forecast.columns) == ["ticker", "date", "predicted_close", "lower", "upper", "lower_50", "upper_50"]
     assert set(forecast["ticker"]) == {TICKER}
-    assert (forecast["lower"] < forecast["predicted_close"]).all()
-    assert (forecast["predicted_close"] < forecast["upper"]).all()
+    # The 50% band lies inside the predict.coverage (90%) one.
+    assert (forecast["lower"] < forecast["lower_50"]).all() and (forecast["upper_50"] < forecast["upper"]).all()
+    assert (forecast["lower_50"] < forecast["predicted_close"]).all()
+    assert (forecast["predicted_close"] < forecast["upper_50"]).all()
     # Adaptive bands widen with the step as the volatility model's summed variance forecasts do.
     assert metrics["interval_method"] == "adaptive"
     assert (forecast["upper"] / forecast["predicted_close"]).is_monotonic_increasing
@@ -73,6 +75,32 @@ def test_first_run_writes_every_output(project):
     monitor = read_json(project, "metrics/monitor.json")
     assert (monitor["tickers_monitored"], list(monitor["tickers"])) == (1, [TICKER])
     assert monitor["tickers"][TICKER]["test_rmse"] == metrics["rmse"]
+
+
+def test_pictures_hold_the_stages_numbers_and_dvc_plots_draws_them(project):
+    metrics = ticker_metrics(project)
+    plots = project.path / "metrics/plots"
+    for name in ("fan", "calibration", "gain_loss", "universe"):
+        assert (plots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    predictions = pd.read_csv(project.path / "metrics/evaluate/batch_0.csv")
+    calibration = pd.read_csv(plots / "calibration.csv")
+    assert len(calibration) == metrics["n_test"]
+    assert 1 - calibration["miss"].mean() == pytest.approx(metrics["interval_coverage"], abs=1.5 / len(calibration))
+    gain_loss = pd.read_csv(plots / "gain_loss.csv")
+    squared = ((predictions["predicted"] - predictions["actual"]) ** 2).sum()
+    naive = ((predictions["naive"] - predictions["actual"]) ** 2).sum()
+    assert gain_loss["cumulative"].iloc[-1] == pytest.approx(squared - naive, rel=1e-4)
+    fan = pd.read_csv(plots / "fan.csv")
+    forecast = pd.read_csv(project.path / "metrics/forecast/batch_0.csv")
+    assert fan["close"].notna().sum() == 120
+    assert fan["date"].tail(len(forecast)).tolist() == forecast["date"].tolist()
+    assert pd.read_csv(plots / "coverage.csv")["ticker"].tolist() == [TICKER]
+    shown = project.dvc("plots", "show", "--json")
+    drawn = json.loads(shown.stdout)["data"]
+    for name in ("metrics/plots/fan.csv", "metrics/plots/calibration.csv", "metrics/plots/gain_loss.csv",
+                 "metrics/plots/coverage.csv", "metrics/skill.csv"):
+        assert drawn[name][0]["type"] == "vega", name
+    assert len(drawn["metrics/plots/fan.csv"][0]["content"]["data"]["values"]) == 120 + len(forecast)
 
 
 def test_second_repro_runs_nothing(project):

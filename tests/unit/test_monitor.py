@@ -373,7 +373,7 @@ def run_monitor(folder) -> subprocess.CompletedProcess:
     (folder / "params.yaml").write_text(f"data:\n  batches: {batches}\nmonitor:\n  window: 20\n  min_scored: 1\n",
                                         encoding="utf-8")
     return subprocess.run([sys.executable, STAGE, "forecast", "features", "evaluate", "--history", "history.csv",
-                           "--report", "monitor.json"], cwd=folder, capture_output=True, text=True,
+                           "--report", "monitor.json", "--plots", "plots"], cwd=folder, capture_output=True, text=True,
                           env={**os.environ, "STOCKPIPE_PARAMS": "params.yaml"}, timeout=120)
 
 

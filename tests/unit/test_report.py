@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stockpipe.report import build_report, forecast_table, monitor_summary, universe_verdict, verdict
+from stockpipe.report import build_report, forecast_table, monitor_summary, pictures_section, universe_verdict, verdict
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pr_report.py"
 
@@ -372,3 +372,18 @@ def test_report_shows_every_tickers_row_when_given_the_summary_table():
     assert report.index("### Metrics changed") < report.index("### Every ticker") < report.index("### Live forecasts")
     assert "| ^GSPC | ... |" in report
     assert "### Every ticker" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, LOSING, FORECAST)
+
+
+def test_pictures_are_embedded_from_the_pull_requests_commit_and_say_whether_this_run_drew_the_same():
+    url = "https://github.com/o/r/raw/abc123"
+    same = pictures_section(url, "metrics/plots", differ=False, artifact_url="https://github.com/o/r/actions/runs/7")
+    assert same.startswith("The pictures committed with the pull request, the same as this run drew ([this run's "
+                           "pictures](https://github.com/o/r/actions/runs/7)).")
+    assert "![What happens next](https://github.com/o/r/raw/abc123/metrics/plots/fan.png)" in same
+    assert same.count("![") == 4
+    differ = pictures_section(url + "/", "metrics/plots/", differ=True)
+    assert "this run drew different ones: commit what `dvc repro` writes" in differ
+    assert "(https://github.com/o/r/raw/abc123/metrics/plots/universe.png)" in differ
+    report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, WINNING, FORECAST, pictures=same)
+    assert report.endswith(f"### Pictures\n\n{same}\n")
+    assert "### Pictures" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, WINNING, FORECAST)
