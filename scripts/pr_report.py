@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from stockpipe.errors import PipelineError  # noqa: E402
 from stockpipe.io import batch_files, read_json_object, run_stage  # noqa: E402
-from stockpipe.report import build_report  # noqa: E402
+from stockpipe.report import build_report, pictures_section  # noqa: E402
 
 log = logging.getLogger("pr_report")
 
@@ -54,6 +54,10 @@ def main() -> None:
                                           "without it, no per-ticker section")
     parser.add_argument("--monitor", help="the monitor stage's JSON (metrics/monitor.json); without it, no "
                                           "live-forecast section")
+    parser.add_argument("--pictures-url", help="where the pull request's files are served raw, e.g. "
+                                               "https://github.com/OWNER/REPO/raw/HEAD_SHA; without it, no pictures")
+    parser.add_argument("--pictures", default="metrics/plots", help="the pictures' folder in the repository")
+    parser.add_argument("--artifact-url", help="where this run's own pictures can be downloaded (the CI run)")
     args = parser.parse_args()
     params_diff = dvc_diff("params", args.base)
     # The summary holds the pooled figures and every ticker's row; per-batch files repeat them in detail.
@@ -73,8 +77,14 @@ def main() -> None:
         tickers = Path(args.summary).read_text(encoding="utf-8") if args.summary else None
     except FileNotFoundError as error:
         raise PipelineError(f"{error.filename}: file not found (run `dvc repro` first)") from None
+    pictures = None
+    if args.pictures_url:
+        # This run's pictures against the committed ones: a pull request whose author did not commit
+        # what `dvc repro` wrote shows stale pictures, and the report says so.
+        status = subprocess.run(["git", "status", "--porcelain", "--", args.pictures], capture_output=True, text=True)
+        pictures = pictures_section(args.pictures_url, args.pictures, bool(status.stdout.strip()), args.artifact_url)
     try:
-        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor, tickers)
+        report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor, tickers, pictures)
     except ValueError as error:
         files = " / ".join(filter(None, (args.metrics, args.forecast, args.monitor)))
         raise PipelineError(f"{files}: {error}") from None
