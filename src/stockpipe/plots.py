@@ -241,6 +241,9 @@ def universe_figure(skills: pd.DataFrame, coverages: pd.DataFrame, coverage: flo
     left.set_xlabel("skill (1 - rmse / naive rmse)")
     left.set_ylabel("tickers")
     left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Few, short labels: a universe's skills can all lie within 0.0002 of each other.
+    left.xaxis.set_major_locator(MaxNLocator(5))
+    left.xaxis.set_major_formatter(lambda number, _: f"{number:.2g}")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2, frameon=False)
     value = coverages[COVERAGE].to_numpy(dtype="float64")
     outside = int((np.abs(value - coverage) > COVERAGE_TOLERANCE + 1e-12).sum())
