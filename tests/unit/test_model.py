@@ -250,13 +250,13 @@ def test_fused_lstm_outputs_and_gradients_match_keras_lstm(layers, bidirectional
     _assert_same_outputs_and_gradients(*_twin_models(layers, bidirectional))
 
 
-@pytest.mark.parametrize(("cores", "batch"), [(1, 32), (2, 32), (3, 32), (4, 5), (2, 1)])
-def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, cores, batch):
-    """Whatever the core count, and for batches that do not divide by it (padded with windows
+@pytest.mark.parametrize(("shards", "batch"), [(1, 32), (2, 32), (3, 32), (4, 5), (2, 1)])
+def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, shards, batch):
+    """Whatever the shard count, and for batches that do not divide by it (padded with windows
     whose gradient must be exactly zero: the kernel's own gradient for an empty batch is garbage)."""
-    from stockpipe import model as model_module
+    from stockpipe import fused as fused_module
 
-    monkeypatch.setattr(model_module, "usable_cores", lambda: cores)
+    monkeypatch.setattr(fused_module, "SHARDS", shards)
     fused, plain, inputs, targets = _twin_models(2)
     _assert_same_outputs_and_gradients(fused, plain, inputs[:batch], targets[:batch])
 
@@ -305,14 +305,14 @@ def test_saved_model_holds_plain_keras_lstm_layers(tmp_path):
     np.testing.assert_allclose(loaded.predict(inputs, verbose=0), plain.predict(inputs, verbose=0), atol=1e-6)
 
 
-@pytest.mark.parametrize(("cores", "batch"), [(1, 600), (2, 600), (3, 601), (2, 1)])
-def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(monkeypatch, cores, batch):
+@pytest.mark.parametrize(("shards", "batch"), [(1, 600), (2, 600), (3, 601), (2, 1)])
+def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(monkeypatch, shards, batch):
     import tensorflow as tf
 
-    from stockpipe import model as model_module
+    from stockpipe import fused
 
-    monkeypatch.setattr(model_module, "usable_cores", lambda: cores)
-    layer = model_module.ShardedDropout(0.2, seed=1)
+    monkeypatch.setattr(fused, "SHARDS", shards)
+    layer = fused.ShardedDropout(0.2, seed=1)
     inputs = tf.fill([batch, 7, 5], 3.0)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
@@ -335,7 +335,7 @@ def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(m
 def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
     import tensorflow as tf
 
-    from stockpipe.model import ShardedDropout
+    from stockpipe.fused import ShardedDropout
 
     inputs = tf.ones([64, 10, 4])
     first, again, other = ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=8)
@@ -349,13 +349,13 @@ def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
 def test_sharded_dropout_draws_one_mask_for_the_whole_batch_on_a_gpu(monkeypatch):
     import tensorflow as tf
 
-    from stockpipe import model as model_module
+    from stockpipe import fused
 
-    monkeypatch.setattr(model_module, "usable_cores", lambda: 16)
+    monkeypatch.setattr(fused, "SHARDS", 16)
     draws = {}
     for gpu in (False, True):
-        monkeypatch.setattr(model_module, "_gpu_available", lambda gpu=gpu: gpu)
-        layer = model_module.ShardedDropout(0.2, seed=1)
+        monkeypatch.setattr(fused, "_gpu_available", lambda gpu=gpu: gpu)
+        layer = fused.ShardedDropout(0.2, seed=1)
         graph = tf.function(lambda x, layer=layer: layer(x, training=True)).get_concrete_function(
             tf.TensorSpec([None, 7, 5])).graph
         # The mask bits are int32 draws (the seeds split off for the parts are int64).
