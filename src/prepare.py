@@ -41,7 +41,8 @@ def main() -> None:
 
     def prepare(ticker: str, prices: pd.DataFrame) -> pd.DataFrame:
         clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction)
-        table, features = build_features(clean, daily.get(ticker, no_news), params.features)
+        table, features = build_features(clean, daily.get(ticker, no_news), params.features,
+                                         bool(params.news.social))
         parts = chronological_split(table, params.split.test_size, params.split.val_size)
         read = raw.attrs.get("read", {}).get(ticker, {"encoding": None, "delimiter": None})
         reports[ticker] = {"data_quality": {**labels, "exchange": params.data.exchange, **read, **quality},

@@ -26,7 +26,7 @@ def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
-    inputs = input_columns(params.features, model_params.target)
+    inputs = input_columns(params.features, model_params.target, bool(params.news.social))
     history = {}
     for fold in folds:
         data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)

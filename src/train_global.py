@@ -56,7 +56,7 @@ def main() -> None:
             skipped.update(table.attrs.get("skipped", {}))
             skip = skip or skips_failing(table)
             series.update(by_ticker(table))
-        inputs = input_columns(params.features, model_params.target)
+        inputs = input_columns(params.features, model_params.target, bool(params.news.social))
 
         def folds_of(ticker: str):
             folds = walk_forward_folds(*split_sizes_of(series[ticker]), params.evaluate.folds)

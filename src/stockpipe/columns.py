@@ -24,6 +24,20 @@ SENTIMENT_POS_SHARE = "sentiment_pos_share"
 SENTIMENT_NEG_SHARE = "sentiment_neg_share"
 SENTIMENT_DECAYED = "sentiment_decayed"
 SENTIMENT_COLUMNS = [NEWS_COUNT, SENTIMENT_MEAN, SENTIMENT_POS_SHARE, SENTIMENT_NEG_SHARE, SENTIMENT_DECAYED]
+# Social-media posts (stocktwits, reddit): the archive of posts and their daily columns, kept
+# apart from the news columns so that an experiment shows which of the two helped.
+FEED = "feed"  # stocktwits or reddit
+POST_ID = "id"  # the provider's id of the post, unique within its feed
+TEXT = "text"  # the post as plain text (HTML stripped, entities decoded)
+LABEL = "label"  # the author's own Bullish or Bearish tag (StockTwits), else empty
+LIKES = "likes"
+CHANNEL = "channel"  # the subreddit (reddit); empty for stocktwits
+POST_COLUMNS = [TIMESTAMP, FEED, TICKER, POST_ID, LABEL, LIKES, CHANNEL, TEXT]
+SOCIAL_COUNT = "social_count"
+SOCIAL_MEAN = "social_mean"
+SOCIAL_BULL_SHARE = "social_bull_share"  # of the self-labelled posts, the share labelled Bullish
+SOCIAL_LABELLED = "social_labelled"
+SOCIAL_COLUMNS = [SOCIAL_COUNT, SOCIAL_MEAN, SOCIAL_BULL_SHARE, SOCIAL_LABELLED]
 # The cache of scored headlines (sentiment stage).
 LEXICON = "lexicon"
 TEXT_KEY = "text_key"

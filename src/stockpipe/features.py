@@ -11,6 +11,11 @@ and for the shares, so "no news" is visible through the count; and the decayed s
 the last session with news, carried forward unchanged (it is a weighted mean of earlier
 headlines, which a day without headlines leaves as it was), or 0 before the first headline.
 ``sentiment_without_news`` is that rule for one session; the forecast uses it for future days.
+
+Social posts (news.source stocktwits or reddit) add their own columns (``columns.SOCIAL_COLUMNS``),
+only then, so the inputs of a run without them stay as they were. A session without posts is
+``social_without_posts``: ``social_count`` 0, a neutral 0 for the mean score, 0 labelled posts
+and a bull share of 0.5 (as many bulls as bears); nothing is carried forward.
 """
 
 from __future__ import annotations
@@ -22,15 +27,26 @@ import talib
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 
+# The bull share of a session without self-labelled posts: as many bulls as bears. Such a
+# session is visible through social_labelled 0.
+NEUTRAL_BULL_SHARE = 0.5
 
-def feature_columns(params) -> list[str]:
-    """Names of the model's input features for a ``features`` params section, in order."""
+
+def feature_columns(params, social: bool = False) -> list[str]:
+    """Names of the model's input features for a ``features`` params section, in order.
+
+    Args:
+        social: Whether news.source has a social source (``NewsParams.social``): its posts'
+            columns follow the news columns.
+    """
     names = [col.LOG_RETURN, "range"]
     names += [f"sma_{window}_gap" for window in params.sma_windows]
     names += [f"ema_{window}_gap" for window in params.ema_windows]
     names += [f"rsi_{params.rsi_window}", "macd", "macd_signal", "macd_hist", "bb_percent_b", "bb_width"]
     names += [f"atr_{params.atr_window}", f"obv_slope_{params.obv_window}"]
     names += col.SENTIMENT_COLUMNS
+    if social:
+        names += col.SOCIAL_COLUMNS
     return names
 
 
@@ -87,8 +103,18 @@ def sentiment_without_news(previous_decayed: float) -> dict[str, float]:
             col.SENTIMENT_DECAYED: previous_decayed}
 
 
-def join_sentiment(dates: pd.Series, daily: pd.DataFrame) -> pd.DataFrame:
-    """Session sentiment for each date, sessions without headlines as ``sentiment_without_news``."""
+def social_without_posts() -> dict[str, float]:
+    """The social features of a session without posts (or without self-labelled ones, for the bull share)."""
+    return {col.SOCIAL_COUNT: 0, col.SOCIAL_MEAN: 0.0, col.SOCIAL_BULL_SHARE: NEUTRAL_BULL_SHARE,
+            col.SOCIAL_LABELLED: 0}
+
+
+def join_sentiment(dates: pd.Series, daily: pd.DataFrame, social: bool = False) -> pd.DataFrame:
+    """Session sentiment for each date, sessions without headlines as ``sentiment_without_news``.
+
+    With ``social``, the social columns too, sessions without posts as ``social_without_posts``.
+    A session with posts but no headlines counts as one without headlines.
+    """
     joined = pd.DataFrame({col.SESSION: dates.values}).merge(daily, on=col.SESSION, how="left")
     joined[col.NEWS_COUNT] = joined[col.NEWS_COUNT].fillna(0).astype("int64")
     for name in (col.SENTIMENT_MEAN, col.SENTIMENT_POS_SHARE, col.SENTIMENT_NEG_SHARE):
@@ -96,15 +122,23 @@ def join_sentiment(dates: pd.Series, daily: pd.DataFrame) -> pd.DataFrame:
     # Backward only: a date takes the value of the last session with news at or before it,
     # whether or not that session is a row of the price table.
     left = pd.DataFrame({col.SESSION: pd.to_datetime(dates.values).astype("datetime64[ns]")}).reset_index()
-    right = daily[[col.SESSION, col.SENTIMENT_DECAYED]].astype({col.SESSION: "datetime64[ns]"})
+    right = daily[[col.SESSION, col.SENTIMENT_DECAYED]].dropna().astype({col.SESSION: "datetime64[ns]"})
     carried = pd.merge_asof(left.sort_values(col.SESSION), right.sort_values(col.SESSION), on=col.SESSION,
                             direction="backward").sort_values("index")
     joined[col.SENTIMENT_DECAYED] = carried[col.SENTIMENT_DECAYED].fillna(0.0).to_numpy(dtype="float64")
-    return joined[col.SENTIMENT_COLUMNS].set_index(dates.index)
+    if not social:
+        return joined[col.SENTIMENT_COLUMNS].set_index(dates.index)
+    for name, value in social_without_posts().items():
+        filled = joined[name].fillna(value) if name in joined else pd.Series(value, index=joined.index)
+        joined[name] = filled.astype("int64" if isinstance(value, int) else "float64")
+    return joined[[*col.SENTIMENT_COLUMNS, *col.SOCIAL_COLUMNS]].set_index(dates.index)
 
 
-def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params) -> tuple[pd.DataFrame, dict]:
+def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params, social: bool = False) -> tuple[pd.DataFrame,
+                                                                                                      dict]:
     """Indicators and sentiment for each cleaned price row, warm-up rows removed.
+
+    ``social``: news.source has a social source; its columns are added (``feature_columns``).
 
     Rows where an indicator is still warming up are dropped (counted as
     ``warmup_rows_dropped``) rather than filled, since any fill would borrow the future.
@@ -114,9 +148,9 @@ def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params) -> tuple[p
         report of rows in, rows dropped and rows out.
     """
     indicators = technical_indicators(prices, params)
-    sentiment = join_sentiment(prices[col.DATE], daily)
+    sentiment = join_sentiment(prices[col.DATE], daily, social)
     table = pd.concat([prices[[col.DATE, *col.OHLCV]], indicators, sentiment], axis=1)
-    names = feature_columns(params)
+    names = feature_columns(params, social)
     table = table[[col.DATE, *col.OHLCV, *names]]
     complete = table[names].notna().all(axis=1).to_numpy()
     # Warm-up is a prefix; anything incomplete after the first complete row would be a bug.
@@ -132,4 +166,6 @@ def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params) -> tuple[p
     table = table.iloc[first:].reset_index(drop=True)
     report["rows_out"] = int(len(table))
     report["sessions_with_news"] = int((table[col.NEWS_COUNT] > 0).sum())
+    if social:
+        report["sessions_with_posts"] = int((table[col.SOCIAL_COUNT] > 0).sum())
     return table, report

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.features import sentiment_without_news, technical_indicators
+from stockpipe.features import sentiment_without_news, social_without_posts, technical_indicators
 from stockpipe.windows import ModelSpec, to_price
 
 
@@ -18,7 +18,8 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
 
     Step k predicts day T+k from the window ending at T+k-1. The predicted close then
     becomes a flat bar (open = high = low = close, volume repeated from the last real
-    day, no headlines as ``features.sentiment_without_news`` describes), indicators are
+    day, no headlines and no posts as ``features.sentiment_without_news`` and
+    ``features.social_without_posts`` describe), indicators are
     recomputed on the extended series, and the next step reads it. Errors therefore
     compound with the horizon; the first step is the one the evaluate stage measures.
 
@@ -48,7 +49,7 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
                col.VOLUME: last_volume}
         history = pd.concat([history, pd.DataFrame([bar])], ignore_index=True)
         new_row = technical_indicators(history, features_params).iloc[-1]
-        for name, value in sentiment_without_news(decayed).items():
+        for name, value in {**sentiment_without_news(decayed), **social_without_posts()}.items():
             new_row[name] = value
         new_row[col.CLOSE] = close
         rows = np.vstack([rows, new_row.reindex(spec.inputs).to_numpy(dtype="float64")])

@@ -145,9 +145,11 @@ class DataParams(_Section):
         return self
 
 
-NEWS_SOURCES = ("none", "csv", "rss", "gdelt", "alphavantage", "finnhub")
+NEWS_SOURCES = ("none", "csv", "rss", "gdelt", "alphavantage", "finnhub", "stocktwits", "reddit")
+# Posts rather than headlines: scored and counted in their own feature columns (columns.SOCIAL_COLUMNS).
+SOCIAL_SOURCES = ("stocktwits", "reddit")
 # Keys of news.base_url: the rss source reads two feeds, each with its own address.
-NEWS_FEEDS = ("google_news", "yahoo_finance", "gdelt", "alphavantage", "finnhub")
+NEWS_FEEDS = ("google_news", "yahoo_finance", "gdelt", "alphavantage", "finnhub", "stocktwits", "reddit")
 _URL = Annotated[str, StringConstraints(pattern=r"^https?://[^\s?#]+$")]
 
 
@@ -161,6 +163,17 @@ class NewsParams(_Section):
     start: str | None = None
     end: str | None = None
     base_url: dict[Literal[NEWS_FEEDS], _URL] = Field(default_factory=dict)
+    # reddit: the subreddits searched, each a request (names as Reddit allows them).
+    subreddits: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")]] = Field(
+        default_factory=lambda: ["wallstreetbets", "stocks", "investing"], min_length=1)
+    # stocktwits: pages of about 30 posts asked per ticker and run, newest first; StockTwits serves
+    # roughly 200 requests an hour to one address.
+    social_pages: int = Field(5, ge=1, le=200)
+
+    @property
+    def social(self) -> list[str]:
+        """The social-media sources among news.source (their posts get the social feature columns)."""
+        return [source for source in self.source if source in SOCIAL_SOURCES]
 
     @field_validator("source", mode="before")
     @classmethod

@@ -69,9 +69,10 @@ class Scaler:
                    zeroed=None if zeroed is None else np.asarray(zeroed, dtype=bool))
 
 
-def input_columns(features_params, target: str) -> list[str]:
-    """Model inputs: the engineered features, plus the price level when it is the target."""
-    names = feature_columns(features_params)
+def input_columns(features_params, target: str, social: bool = False) -> list[str]:
+    """Model inputs: the engineered features (``social``: with the posts' columns), plus the price level
+    when it is the target."""
+    names = feature_columns(features_params, social)
     return [*names, col.CLOSE] if target == "close" else names
 
 

@@ -119,12 +119,12 @@ def test_runner_without_lock_restores_train_from_the_run_cache(first, tmp_path):
     # none at all, only the run-cache can tell it that a stage has been run before.
     (runner.path / "dvc.lock").unlink()
 
-    # DVC records a run only for stages whose outputs it can put back. download_prices, sentiment
-    # and monitor have a `persist: true` output, which DVC never records, and evaluate, predict and
-    # summary write metrics/evaluate/batch_0.csv, metrics/forecast/batch_0.csv and metrics/summary.md
-    # with `cache: false` without them being a metric or plot, which DVC does not record either; a
-    # `cache: false` metric (download_news, prepare) is recorded, its bytes copied into the local cache.
-    assert recorded_stages(remote) == {"download_news", "prepare", "train", "train_global"}
+    # DVC records a run only for stages whose outputs it can put back. download_prices, download_news
+    # (the post archive), sentiment and monitor have a `persist: true` output, which DVC never records,
+    # and evaluate, predict and summary write metrics/evaluate/batch_0.csv, metrics/forecast/batch_0.csv
+    # and metrics/summary.md with `cache: false` without them being a metric or plot, which DVC does not
+    # record either; a `cache: false` metric (prepare) is recorded, its bytes copied into the local cache.
+    assert recorded_stages(remote) == {"prepare", "train", "train_global"}
 
     # `dvc fetch --run-cache` (and `dvc pull --run-cache`) copies the run records, but fetches only the
     # outputs dvc.lock names: here none, so a plain `dvc repro` would find no recorded outputs and
@@ -136,9 +136,9 @@ def test_runner_without_lock_restores_train_from_the_run_cache(first, tmp_path):
 
     result = runner.dvc("repro", "--pull")
 
-    # Only the training stages come back from the run-cache. The recorded metrics of download_news and
-    # prepare are kept in git, not in the DVC cache, so `dvc push` never sent them to the remote: on
-    # another machine those records are incomplete and the stages run (a few seconds each). The persist
+    # Only the training stages come back from the run-cache. The recorded metrics of prepare are kept
+    # in git, not in the DVC cache, so `dvc push` never sent them to the remote: on another machine
+    # those records are incomplete and the stage runs (a few seconds). The persist
     # stages, evaluate, predict and summary have no record and run too. Training, the costly stage,
     # is skipped.
     assert stages_restored(result.stdout) == TRAINING

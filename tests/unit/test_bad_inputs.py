@@ -494,7 +494,8 @@ def test_params_unknown_key_suggests_the_closest():
         ({"data": {"source": "bloomberg"}}, "data.source: Input should be 'sample', 'csv', 'yahoo', 'stooq' or "
                                             "'alphavantage' (got 'bloomberg')"),
         ({"news": {"source": ["csv", "finhub"], "path": "x.csv"}},
-         "news.source.1: Input should be 'none', 'csv', 'rss', 'gdelt', 'alphavantage' or 'finnhub' (got 'finhub'; "
+         "news.source.1: Input should be 'none', 'csv', 'rss', 'gdelt', 'alphavantage', 'finnhub', "
+         "'stocktwits' or 'reddit' (got 'finhub'; "
          "did you mean 'finnhub'?)"),
     ],
     ids=["data-case", "data-unknown", "news-typo"],

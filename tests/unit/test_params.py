@@ -314,6 +314,9 @@ def test_news_source_is_one_name_or_a_list():
     assert parse_params({"news": {"source": ["csv", "rss", "gdelt"], "path": "x.csv"}}).news.source == [
         "csv", "rss", "gdelt"]
     assert parse_params({}).news.source == ["none"]
+    assert parse_params({"news": {"source": ["csv", "stocktwits", "reddit"], "path": "x.csv"}}).news.social == [
+        "stocktwits", "reddit"]
+    assert parse_params({}).news.social == []
 
 
 @pytest.mark.parametrize(
@@ -321,8 +324,11 @@ def test_news_source_is_one_name_or_a_list():
     [
         ({"source": ["rss", "rss"]}, r"news: news\.source lists a source twice \(rss, rss\)"),
         ({"source": ["none", "rss"]}, r"news: news\.source: 'none' cannot be combined with other sources"),
-        ({"source": ["reddit"]}, r"news\.source\.0: Input should be 'none', 'csv', 'rss', 'gdelt', 'alphavantage' or "
-                                 r"'finnhub' \(got 'reddit'\)"),
+        ({"source": ["twitter"]}, r"news\.source\.0: Input should be 'none', 'csv', 'rss', 'gdelt', 'alphavantage', "
+                                  r"'finnhub', 'stocktwits' or 'reddit' \(got 'twitter'\)"),
+        ({"subreddits": []}, r"news\.subreddits: List should have at least 1 item"),
+        ({"subreddits": ["r/stocks"]}, r"news\.subreddits\.0: String should match pattern"),
+        ({"social_pages": 0}, r"news\.social_pages: Input should be greater than or equal to 1"),
         ({"source": ["csv", "rss"]}, r"news: news\.path must be set when news\.source includes 'csv'"),
         # A query can neither add URL parameters nor GDELT operators.
         ({"query": 'Apple" domain:evil.com'}, r"news\.query: String should match pattern"),

@@ -285,7 +285,7 @@ def test_the_stage_without_headlines_writes_empty_tables_and_never_imports_nltk(
 
     result = subprocess.run(
         [sys.executable, "-c", run_stage_and_list_nltk, str(SRC / "sentiment.py"), "news.parquet", "daily",
-         "--cache", "cache.parquet", "--model", "model.json"],
+         "--cache", "cache.parquet", "--model", "model.json", "--posts", "posts.parquet"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC), "STOCKPIPE_PARAMS": "params.yaml"},
         capture_output=True, text=True, check=True)
 
