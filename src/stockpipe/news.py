@@ -30,6 +30,12 @@ _MONTHS_AND_DAYS = ("JANUARY FEBRUARY MARCH APRIL MAY JUNE JULY AUGUST SEPTEMBER
                     "MONDAY TUESDAY WEDNESDAY THURSDAY FRIDAY SATURDAY SUNDAY").split()
 # Capital letters after a time that name no zone: AM/PM (A.M. gives A and M), months and weekdays.
 _NOT_ZONES = {"A", "P", "M", "AM", "PM", "SEPT", *_MONTHS_AND_DAYS, *(name[:3] for name in _MONTHS_AND_DAYS)}
+# US Eastern zone names as US outlets write them: read in New York time (parse_timestamps).
+EASTERN = "America/New_York"
+EASTERN_NAMES = {"ET", "EST", "EDT"}
+_EASTERN_WORD = r"\b(?:ET|EST|EDT)\b"
+# A day of the month written out: 17 July, July 17 (not July 2020), 2020-07-17, 7/17/.
+_HAS_DAY = r"\d{1,2}[-/ .][A-Za-z]{3,}|[A-Za-z]{3,}\.?\s+\d{1,2}(?!\d)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/"
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -138,8 +144,10 @@ def parse_timestamps(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Se
     Values with a UTC offset (-04:00, +0000) or a name for UTC (Z, UTC, GMT) after the time
     keep it; values with a time but no zone are read in ``timezone`` (the exchange's zone by
     default); date-only values become midnight in ``timezone``, so they count for that date's
-    session. A value with any other zone (PST, CET, GMT+1: see ``_zone_after_time``) is
-    unreadable rather than read in a guessed zone.
+    session. US Eastern names (ET, EST, EDT, as CNBC and most US outlets write them, e.g.
+    "7:51 PM ET Fri, 17 July 2020") are read in America/New_York, whichever of EST and EDT is
+    written, since outlets write EST all year. A value with any other zone (PST, CET, GMT+1:
+    see ``_zone_after_time``) is unreadable rather than read in a guessed zone.
 
     Returns:
         The UTC timestamps, and a mask of values that could not be read (NaT there).
@@ -150,15 +158,18 @@ def parse_timestamps(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Se
     explicit = zones == "UTC"
     if explicit.any():
         parsed[explicit] = pd.to_datetime(text[explicit], utc=True, errors="coerce", format="mixed")
-    local = (zones == "") & text.notna()
-    if local.any():
-        naive = pd.to_datetime(text[local], errors="coerce", format="mixed", dayfirst=False)
-        parsed[local] = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert(
-            "UTC"
-        )
-        # "Jul-18" has no day: pandas would invent the 1st, so such rows are refused.
-        dayless = local & ~text.str.contains(r"\d{1,2}[-/ .][A-Za-z]{3,}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/", na=False)
-        parsed[dayless] = pd.NaT
+    eastern = zones.isin(EASTERN_NAMES)
+    if eastern.any():
+        text = text.mask(eastern, text[eastern].str.replace(_EASTERN_WORD, " ", regex=True))
+    for rows, zone in (((zones == "") & text.notna(), timezone), (eastern, EASTERN)):
+        if rows.any():
+            naive = pd.to_datetime(text[rows], errors="coerce", format="mixed", dayfirst=False)
+            parsed[rows] = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert(
+                "UTC")
+    # "Jul-18" has no day: pandas would invent the 1st, so such rows are refused.
+    local = ((zones == "") | eastern) & text.notna()
+    dayless = local & ~text.str.contains(_HAS_DAY, na=False)
+    parsed[dayless] = pd.NaT
     return parsed, parsed.isna()
 
 
@@ -270,7 +281,7 @@ def read_news_csv(
     times = numeric_dates_to_iso(raw[time_column].astype("string").str.strip(), source)
     timestamps, unreadable = parse_timestamps(times, timezone)
     zones = _zones(times[unreadable])
-    unclear = zones[~zones.isin(["", "UTC"])]
+    unclear = zones[~zones.isin(["", "UTC", *EASTERN_NAMES])]
     if not unclear.empty:
         # Refused, not dropped: like a day-or-month-first date, the value is complete but could mean
         # several times, and a feed that writes one zone name writes it on every row.

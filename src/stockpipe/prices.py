@@ -25,8 +25,8 @@ _ALIASES = {
 }
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([ T].*)?$")
 _SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
-# Cell texts that mean "no value" in real exports.
-_MISSING = ["", "null", "NaN", "nan", "-"]
+# Cell texts that mean "no value" in real exports: what pandas and spreadsheets read as missing, and "-".
+MISSING_MARKERS = ["", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "None", "NaN", "nan", "-"]
 # 1,234.5 or 12,345,678: commas between groups of three digits, as spreadsheets write large numbers.
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 
@@ -163,7 +163,7 @@ def read_price_csv(
         with the file's ``encoding`` and ``delimiter`` in ``attrs``.
     """
     source = source or str(path)
-    raw, read = read_csv_table(path, source, na_values=_MISSING)
+    raw, read = read_csv_table(path, source, na_values=MISSING_MARKERS)
     renamed = {}
     for name in raw.columns:
         key = re.sub(r"[\s_]", "", str(name).lower())

@@ -160,10 +160,11 @@ def test_prices_mixed_or_ambiguous_dates(tmp_path, dates, message):
 
 
 def test_prices_non_numeric_value(tmp_path):
-    path = write(tmp_path, HEADER + bar_lines(WEEK[:1], [10.0]) + "2020-06-02,1,2,0.5,n/a,100\n")
+    # n/a, NA and the like are missing values (repaired by cleaning); a word is not.
+    path = write(tmp_path, HEADER + bar_lines(WEEK[:1], [10.0]) + "2020-06-02,1,2,0.5,halted,100\n")
 
     assert error_of(read_price_csv, path) == (
-        f"{path}: row 3: column close has non-numeric value 'n/a' (expected a number such as 1234.5 or 1,234.5)")
+        f"{path}: row 3: column close has non-numeric value 'halted' (expected a number such as 1234.5 or 1,234.5)")
 
 
 def test_prices_thousands_separators_are_read_as_written(tmp_path):

@@ -102,9 +102,25 @@ def test_file_with_zone_names_is_refused(tmp_path):
 
     with pytest.raises(PipelineError, match=(
         r"^\S*news\.csv: row 3: column date has the time '2018-01-02 10:00 PST', whose zone 'PST' gives no UTC "
-        r"offset for sure \(2 rows in all\); write the times with an offset such as -05:00, or in UTC$"
+        r"offset for sure \(1 row in all\); write the times with an offset such as -05:00, or in UTC$"
     )):
         read_news_csv(path, ticker=None, timezone=NEW_YORK)
+
+
+def test_us_eastern_zone_names_are_read_in_new_york_time():
+    values = pd.Series([
+        " 7:51  PM ET Fri, 17 July 2020",  # as CNBC writes it: 19:51 EDT is 23:51 UTC
+        "2020-07-17 10:00 EDT",
+        "Jan 17, 2020 9:30 AM EST",  # winter: UTC-5
+        "Jul 17, 2020 9:30 AM EST",  # outlets write EST all year: New York time, UTC-4 in July
+        "2018-01-02 10:00 CST",  # other names stay refused
+    ])
+
+    parsed, unreadable = parse_timestamps(values, "Europe/London")
+
+    assert parsed.iloc[:4].tolist() == [utc("2020-07-17 23:51"), utc("2020-07-17 14:00"), utc("2020-01-17 14:30"),
+                                        utc("2020-07-17 13:30")]
+    assert unreadable.tolist() == [False] * 4 + [True]
 
 
 def test_read_long_file_sorts_counts_and_fills_ticker(tmp_path):

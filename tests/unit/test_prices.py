@@ -5,9 +5,18 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe.cleaning import clean_prices
 from stockpipe.errors import PipelineError
-from stockpipe.params import parse_params
-from stockpipe.prices import detect_date_format, filter_range, load_sample, matching_tickers, read_price_csv, universe
+from stockpipe.params import CleanParams, parse_params
+from stockpipe.prices import (
+    MISSING_MARKERS,
+    detect_date_format,
+    filter_range,
+    load_sample,
+    matching_tickers,
+    read_price_csv,
+    universe,
+)
 
 
 def write(tmp_path, text, name="prices.csv"):
@@ -55,6 +64,19 @@ def test_empty_cells_and_null_markers_become_nan(tmp_path):
 
     assert np.isnan(prices[col.VOLUME].iloc[0])
     assert np.isnan(prices[col.OPEN].iloc[1]) and np.isnan(prices[col.CLOSE].iloc[1])
+
+
+@pytest.mark.parametrize("marker", MISSING_MARKERS)
+def test_every_standard_missing_marker_is_a_missing_close_that_cleaning_repairs_and_counts(tmp_path, marker):
+    days = ["2020-01-02", "2020-01-03", "2020-01-06"]
+    path = write(tmp_path, "Date,Open,High,Low,Close,Volume\n" + "".join(
+        f"{day},1,2,0.5,{marker if number == 1 else 1.5},10\n" for number, day in enumerate(days)))
+
+    prices = read_price_csv(path)
+    cleaned, report = clean_prices(prices, "XNYS", CleanParams(), 0.7)
+
+    assert prices[col.CLOSE].isna().tolist() == [False, True, False]
+    assert cleaned[col.CLOSE].tolist() == [1.5, 1.5, 1.5] and report["close_forward_filled"] == 1
 
 
 def test_missing_column_is_named_with_what_was_found(tmp_path):
