@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make repro   create .venv if needed, install requirements.txt, run `dvc repro`
-#   make test    create .venv if needed, install requirements.txt, run the test suite
+#   make test    create .venv if needed, install requirements.txt, run the test suite (what CI runs)
+#   make test-quick   the unit tests only (about 2 minutes), for the edit loop
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Stage commands in dvc.yaml call `python`, so the venv's bin must come first on PATH.
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test bench bench-universe measure-intervals clean-venv
+.PHONY: repro test test-quick bench bench-universe measure-intervals clean-venv
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,9 @@ repro: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(RUN) python -m pytest
+
+test-quick: $(VENV)/.installed
+	$(RUN) python -m pytest tests/unit
 
 bench: $(VENV)/.installed
 	$(RUN) python benchmarks/bench_pipeline.py

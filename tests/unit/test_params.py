@@ -13,26 +13,9 @@ from stockpipe.params import FeaturesParams, Params, load_params, parse_params
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_project_params_file_loads_with_its_values():
-    params = load_params(ROOT / "params.yaml")
-
-    assert params.seed == 42
-    assert params.data.source == "sample"
-    assert (params.data.tickers, params.data.batches, params.data.on_error) == (["^GSPC"], [0], "auto")
-    assert params.data.exchange == "XNYS"
-    assert params.features.sma_windows == [10, 20, 50]
-    assert params.features.macd.slow == 26
-    assert params.split.test_size == 0.2
-    assert params.model.dropout == 0.1
-    assert params.model.scope == "ticker"
-    assert params.predict.horizon == 5
-    assert (params.evaluate.fail_below_naive, params.evaluate.fail_on, params.evaluate.significance) == (
-        False, "sign", 0.05)
-    predict = params.predict
-    assert (predict.coverage, predict.interval_method, predict.gamma, predict.volatility) == (
-        0.9, "adaptive", 0.02, "garch")
-    assert params.news.source == ["none"]
-    assert (params.sentiment.lexicon, params.sentiment.halflife) == ("learned", 5.0)
+def test_project_params_file_loads():
+    """Whatever values an experiment applied (dvc exp apply), the project's file validates."""
+    assert isinstance(load_params(ROOT / "params.yaml"), Params)
 
 
 def test_empty_mapping_gives_the_defaults():
@@ -383,12 +366,11 @@ def test_each_lexicon_name_is_accepted(lexicon):
     assert parse_params({"sentiment": {"lexicon": lexicon}}).sentiment.lexicon == lexicon
 
 
-def test_the_sentiment_corpus_defaults_to_the_project_files_paths_and_takes_others():
-    project = load_params(ROOT / "params.yaml").sentiment.corpus
+def test_the_sentiment_corpus_defaults_to_the_data_folder_and_takes_others():
     default = parse_params({}).sentiment
 
-    assert (project.train, project.valid) == ("data/sentiment/train.csv", "data/sentiment/valid.csv")
-    assert (default.lexicon, default.corpus) == ("learned", project)
+    assert (default.lexicon, default.corpus.train, default.corpus.valid) == (
+        "learned", "data/sentiment/train.csv", "data/sentiment/valid.csv")
     corpus = parse_params({"sentiment": {"corpus": {"train": "../shared/data/sentiment/train.csv"}}}).sentiment.corpus
     assert (corpus.train, corpus.valid) == ("../shared/data/sentiment/train.csv", "data/sentiment/valid.csv")
 
@@ -412,12 +394,6 @@ def test_architecture_params_default_to_a_plain_lstm():
     model = parse_params({}).model
     assert (model.cell, model.bidirectional, model.l2, model.recurrent_dropout, model.dense_units) == (
         "lstm", False, 0.0, 0.0, 0)
-
-
-def test_monitor_params_from_the_project_file():
-    monitor = load_params(ROOT / "params.yaml").monitor
-
-    assert (monitor.window, monitor.min_scored, monitor.drift_ratio) == (20, 5, 1.5)
 
 
 @pytest.mark.parametrize(
