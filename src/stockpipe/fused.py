@@ -1,7 +1,7 @@
 """The fused CPU LSTM kernel and its dropout: the one module that uses TensorFlow and Keras internals.
 
-On a 2-core machine they train the default model several times faster than Keras' own CPU path
-(README, "Reproducibility"). What they rely on, none of it a public API:
+They run more training windows a second than Keras' own CPU path (benchmarks/README.md has the
+figures, and what that buys a cold repro). What they rely on, none of it a public API:
 
 - ``keras.layers.LSTM.inner_loop``, the method Keras 3's LSTM runs the recurrence in, overridden;
 - ``tf.raw_ops.BlockLSTM``, TensorFlow's fused LSTM kernel, and the gradient registered for it;

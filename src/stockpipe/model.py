@@ -14,9 +14,8 @@ import tensorflow as tf
 from stockpipe.fused import FusedLSTM, ShardedDropout
 from stockpipe.io import atomic_path, usable_cores
 
-# Training steps per call from Python into TensorFlow. With one, each 11 ms step of the
-# textbook-sized model spent about 1 ms in Python and the eager runtime; with 8 it trained
-# about 5,800 windows/s against 4,700 in alternating runs (16 and 64 did no better).
+# Training steps per call from Python into TensorFlow: a small model's step is short enough that
+# the Python and eager-runtime overhead of one call per step shows; more than 8 gained nothing.
 STEPS_PER_EXECUTION = 8
 
 
@@ -26,8 +25,7 @@ def configure_threads() -> None:
     Call it before TensorFlow runs anything. ``FusedLSTM`` and ``ShardedDropout`` already
     spread each batch over ``fused.SHARDS`` operations side by side. By default TensorFlow also
     splits single operations over a pool of one thread per core, which the two kernels then
-    share: a profile spent about 0.9 ms of each 11 ms step of benchmarks/train_throughput.py
-    handing such parts over (``ParallelFor``).
+    share, and handing those parts over between threads (``ParallelFor``) costs more than it gains.
     """
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(usable_cores())
@@ -134,13 +132,11 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     """(windows, targets) in batches, reshuffled every epoch when ``shuffle_seed`` is given.
 
     Keras' own pipeline for NumPy arrays leaves tf.data's autotuner on, and on a 2-core
-    machine deleting its iterator at the end of an epoch blocked for about half a second in
-    about half the epochs (a third of an epoch of the textbook-sized model in
-    benchmarks/train_throughput.py). This one has the autotuner off and no function per batch:
-    shuffling and batching the windows themselves trained 1.2-1.9% more windows/s than
-    gathering each batch from the arrays by row numbers (medians of 7, 9 and 21 alternating
-    epochs in three runs), in the same order (tf.data's shuffle orders by position, whatever
-    the elements), for one more copy of the windows in the shuffle buffer.
+    machine deleting its iterator at the end of an epoch can block for a large part of a small
+    model's epoch. This one has the autotuner off and no function per batch: it shuffles and
+    batches the windows themselves (tf.data's shuffle orders by position, whatever the
+    elements, so the order is the same as shuffling row numbers), for one more copy of the
+    windows in the shuffle buffer.
     """
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:

@@ -1,12 +1,12 @@
-"""VADER's compound score, computed as NLTK computes it, several times faster.
+"""VADER's compound score, computed as NLTK computes it, without most of its cost.
 
-NLTK's ``SentimentIntensityAnalyzer.polarity_scores`` spends about two thirds of its time
-building, for every text, a dictionary of each word glued to each of 17 punctuation marks,
-only to strip punctuation from the ends of tokens. ``Vader.compound`` strips it directly and
-skips the three scores the pipeline never reads (pos, neu, neg); every rule of NLTK's
-implementation (boosters, ALL-CAPS emphasis, negation within three words, "never so",
-"least", idioms, "but", exclamation and question marks) is kept, including its quirks, so
-the compound score is the same number NLTK gives. ``tests/unit/test_vader.py`` checks that on
+NLTK's ``SentimentIntensityAnalyzer.polarity_scores`` spends most of its time building, for
+every text, a dictionary of each word glued to each of 17 punctuation marks, only to strip
+punctuation from the ends of tokens. ``Vader.compound`` strips it directly and skips the
+three scores the pipeline never reads (pos, neu, neg); every rule of NLTK's implementation
+(boosters, ALL-CAPS emphasis, negation within three words, "never so", "least", idioms,
+"but", exclamation and question marks) is kept, including its quirks, so the compound score
+is the same number NLTK gives. ``tests/unit/test_vader.py`` checks that on
 every real headline in ../shared/data and on generated texts.
 
 The rule tables (negations, boosters, idioms) are NLTK's own, read once, when first needed
