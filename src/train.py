@@ -8,6 +8,7 @@ model.scope global the pooled model is train_global's, and this stage writes onl
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
@@ -17,6 +18,9 @@ from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns, zeroed_inputs
 
+# TensorFlow's C++ start-up lines (CUDA probing on CPU-only machines, oneDNN notes) bury the stage
+# log; TF_CPP_MIN_LOG_LEVEL=0 shows them. Set by the entry point, before TensorFlow loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 log = logging.getLogger("train")
 
 

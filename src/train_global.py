@@ -11,6 +11,7 @@ older ones). With model.scope ticker this stage writes only a note: the models a
 import argparse
 import contextlib
 import logging
+import os
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
 from stockpipe.windows import check_window_fits, fold_arrays, input_columns, windows_before
 
+# TensorFlow's C++ start-up lines (CUDA probing on CPU-only machines, oneDNN notes) bury the stage
+# log; TF_CPP_MIN_LOG_LEVEL=0 shows them. Set by the entry point, before TensorFlow loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 log = logging.getLogger("train_global")
 
 

@@ -1,11 +1,5 @@
-"""Pure functions behind the stock-price LSTM pipeline.
+"""The stock-price LSTM pipeline's library: the pure core, and the adapters that touch files and networks.
 
-Stage entry points in ``src/`` do the file I/O; everything here takes and returns
-plain data (DataFrames, arrays, dicts) so it can be tested with tiny literal inputs.
+Stage entry points in ``src/`` parse arguments and call into it. Importing the package, or any
+module of it, changes nothing outside it (no environment variables, no logging setup).
 """
-
-import os
-
-# TensorFlow's C++ start-up lines (CUDA probing on CPU-only machines, oneDNN notes) bury the
-# stage logs; failures still raise Python exceptions. Set TF_CPP_MIN_LOG_LEVEL=0 to see them.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -214,3 +214,21 @@ def test_a_header_without_rows_is_refused_unless_the_caller_reads_it_as_no_rows(
     frame, _ = read_csv_table(path, header_only=True)
 
     assert list(frame.columns) == ["ticker", "date", "predicted_close"] and frame.empty
+
+
+def test_importing_the_package_changes_no_environment_variable():
+    """Every module of stockpipe imported in a fresh interpreter: os.environ is as the libraries left it.
+
+    TensorFlow and h5py set variables of their own when imported; they are imported first.
+    """
+    import stockpipe
+
+    folder = Path(stockpipe.__file__).parent
+    modules = sorted(f"stockpipe.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__")
+    script = ("import os, importlib, sys, tensorflow, h5py; before = dict(os.environ); "
+              f"[importlib.import_module(name) for name in {modules!r}]; "
+              "sys.exit(sorted(set(os.environ.items()) ^ set(before.items())) or 0)")
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**environ, "PYTHONPATH": str(folder.parent)})
+    assert result.returncode == 0, result.stderr[-2000:]
