@@ -47,7 +47,7 @@ def test_a_queued_grid_runs_and_the_best_is_chosen_by_validation_skill(project):
     runs = experiments(project)
     assert sorted(run["params"]["model"]["units"] for run in runs) == [4, 12]
     best = max(runs, key=lambda run: run["metrics"]["val_skill"])
-    # The recipe in the docs sorts by validation skill, the best first.
+    # The recipe in docs/model.md sorts by validation skill, the best first.
     table = project.dvc("exp", "show", "--no-pager", "--sort-by", f"{METRICS}:tickers.{TICKER}.val_skill",
                         "--sort-order", "desc", "--md").stdout
     worst = min(runs, key=lambda run: run["metrics"]["val_skill"])
