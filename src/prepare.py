@@ -40,7 +40,8 @@ def main() -> None:
     reports = {}
 
     def prepare(ticker: str, prices: pd.DataFrame) -> pd.DataFrame:
-        clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction)
+        clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction,
+                                      params.data.interval, params.data.extended_hours)
         table, features = build_features(clean, daily.get(ticker, no_news), params.features)
         parts = chronological_split(table, params.split.test_size, params.split.val_size)
         read = raw.attrs.get("read", {}).get(ticker, {"encoding": None, "delimiter": None})

@@ -10,6 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.io import atomic_dir, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
@@ -26,7 +27,7 @@ def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
-    inputs = input_columns(params.features, model_params.target)
+    inputs = input_columns(params.features, model_params.target, sessions=col.SESSION in table)
     history = {}
     for fold in folds:
         data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)

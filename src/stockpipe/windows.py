@@ -69,9 +69,12 @@ class Scaler:
                    zeroed=None if zeroed is None else np.asarray(zeroed, dtype=bool))
 
 
-def input_columns(features_params, target: str) -> list[str]:
-    """Model inputs: the engineered features, plus the price level when it is the target."""
-    names = feature_columns(features_params)
+def input_columns(features_params, target: str, sessions: bool = False) -> list[str]:
+    """Model inputs: the engineered features, plus the price level when it is the target.
+
+    ``sessions``: the table holds intraday bars (a ``session`` column), with their session features.
+    """
+    names = feature_columns(features_params, sessions)
     return [*names, col.CLOSE] if target == "close" else names
 
 
