@@ -65,7 +65,7 @@ def main() -> None:
                 return download(data.source, session, data.base_url, ticker, data.start, data.end,
                                 adjusted=data.adjusted, today=today,
                                 api_key=os.environ.get(variable) if variable else None,
-                                interval=data.interval, exchange=data.exchange, extended_hours=data.extended_hours)
+                                interval=data.interval, extended_hours=data.extended_hours)
             except PipelineError as error:
                 if data.skip_failing:
                     raise

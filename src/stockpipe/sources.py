@@ -154,8 +154,8 @@ def yahoo_prices(
     try:
         quote_block = result["indicators"]["quote"][0]
         frame = pd.DataFrame({name: _yahoo_column(quote_block, name, len(stamps), what) for name in col.OHLCV})
-        local = _local_times(stamps, result.get("meta") or {})
-        dates = local if intraday else _session_dates(stamps, result.get("meta") or {})
+        meta = result.get("meta") or {}
+        dates = _local_times(stamps, meta) if intraday else _session_dates(stamps, meta)
         adjclose = (result["indicators"].get("adjclose") or [{}])[0].get("adjclose")
     except (KeyError, IndexError, TypeError, AttributeError, ValueError):
         raise PipelineError(f"{what}: malformed chart JSON (no indicators.quote[0] for the timestamps)") from None
