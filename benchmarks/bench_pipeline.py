@@ -35,7 +35,10 @@ What it measures, in one run:
    has 80k sessions, so these rows are real daily bars of the packaged S&P 500 sample concatenated
    end to end (each copy rescaled to continue from the previous close) on the 24/7 calendar; the
    output says so. Target: time grows no faster than linearly in rows.
-7. Headline scoring. benchmarks/bench_sentiment.py: headlines/s of the sentiment stage's scorer
+7. Rows per second through the whole pipeline: the cold run's daily rows over its wall clock, beside
+   a cold `dvc repro --force` on real intraday bars, the SPY 5-minute file in ../shared/data/intraday/
+   (or $STOCKPIPE_SHARED_DATA) with data.interval 5m and otherwise the default params.
+8. Headline scoring. benchmarks/bench_sentiment.py: headlines/s of the sentiment stage's scorer
    against single-process NLTK VADER on the real headlines in ../shared/data. Target: at least 4x.
 
 All times are wall clock (time.perf_counter) with the virtualenv's bin/ first on PATH, so `python`
@@ -72,6 +75,7 @@ SENTIMENT = ROOT / "benchmarks" / "bench_sentiment.py"
 TARGET_TRAIN_RSS_GB = 1.5
 THROUGHPUT = ROOT / "benchmarks" / "train_throughput.py"
 SCALING_ROWS = (5_000, 20_000, 80_000)
+INTRADAY_FILE = "SPY_5min_2025_2026_eastern.csv"
 TOY_DVC_YAML = """stages:
   first:
     cmd: python -c "open('a.txt', 'w').write('a')"
@@ -202,13 +206,39 @@ def scaling_run(n_rows: int, env: dict) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def shared_data() -> Path:
+    return Path(os.environ.get("STOCKPIPE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def rows_in(folder: Path) -> int:
+    """Price rows that the prepare stage read, every ticker of batch 0."""
+    report = json.loads((folder / "metrics/prepare/batch_0.json").read_text())
+    return sum(ticker["data_quality"]["rows_in"] for ticker in report["tickers"].values())
+
+
+def intraday_run(env: dict) -> dict:
+    """Cold `dvc repro --force` of a fresh copy on the SPY 5-minute bars (data.interval 5m)."""
+    folder = Path(tempfile.mkdtemp(prefix="stockpipe-intraday-"))
+    try:
+        copy_tracked_files(ROOT, folder)
+        params = yaml.safe_load((folder / "params.yaml").read_text())
+        params["data"].update({"source": "csv", "path": str(shared_data() / "intraday" / INTRADAY_FILE),
+                               "tickers": ["SPY"], "interval": "5m"})
+        (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        git_init_and_commit(folder)
+        seconds, _ = timed(["dvc", "repro", "--force"], folder, env)
+        return {"rows": rows_in(folder), "seconds": seconds}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def load_average() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
 def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict, textbook_result: dict,
                  pipeline_epochs: int, loads: dict, toy_noop: list[float], throughput: dict, peaks: dict,
-                 scaling: list[dict]) -> None:
+                 scaling: list[dict], daily: dict, intraday: dict) -> None:
     rows = [
         ("wall clock, cold (s)", f"{cold:.1f}", f"{textbook:.1f}"),
         ("test rmse", f"{pipeline['rmse']:.3f}", f"{textbook_result['rmse']:.3f}"),
@@ -235,6 +265,10 @@ def print_report(cold: float, textbook: float, noop: list[float], pipeline: dict
               f"{throughput[f'{side}_windows_per_second']:>7} windows/s ({kernels})")
     print("\npeak resident memory by stage (GB): "
           + ", ".join(f"{name} {gigabytes:.2f}" for name, gigabytes in peaks.items()))
+    print("\nrows per second through the whole pipeline (cold dvc repro --force)")
+    for label, run in (("daily, ^GSPC sample (1d)", daily), (f"intraday, {INTRADAY_FILE} (5m)", intraday)):
+        print(f"  {label:<45} {run['rows']:>6} rows in {run['seconds']:6.1f} s: {run['rows'] / run['seconds']:7.0f} "
+              "rows/s")
     if scaling:
         print("\ncold dvc repro by rows (real daily S&P 500 bars concatenated end to end, 24/7 calendar):")
         for run in scaling:
@@ -313,8 +347,11 @@ def main() -> None:
             print(f"cold dvc repro on {n_rows} rows ...", flush=True)
             scaling.append(scaling_run(n_rows, env))
 
+        print(f"cold dvc repro on {INTRADAY_FILE} ...", flush=True)
+        intraday = intraday_run(env)
+
         print_report(cold, textbook, noop, pipeline, textbook_result, pipeline_epochs, loads, toy_noop,
-                     throughput, peaks, scaling)
+                     throughput, peaks, scaling, {"rows": rows_in(folder), "seconds": cold}, intraday)
         # Prints its own table; the machine is idle again once the runs above have finished.
         subprocess.run([sys.executable, str(SENTIMENT)], check=True)
     finally:

@@ -11,6 +11,7 @@ instead of downloading again, so it and everything downstream rerun only when th
 
 import argparse
 import datetime
+import functools
 import logging
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.bars import bar_times
 from stockpipe.errors import PipelineError
 from stockpipe.http import make_session
 from stockpipe.io import atomic_dir, batch_file, read_parquet, run_stage, write_parquet
@@ -62,7 +64,8 @@ def main() -> None:
             try:
                 return download(data.source, session, data.base_url, ticker, data.start, data.end,
                                 adjusted=data.adjusted, today=today,
-                                api_key=os.environ.get(variable) if variable else None)
+                                api_key=os.environ.get(variable) if variable else None,
+                                interval=data.interval, extended_hours=data.extended_hours)
             except PipelineError as error:
                 if data.skip_failing:
                     raise
@@ -70,7 +73,9 @@ def main() -> None:
         if data.source == "sample":
             raw, source = load_sample(ticker), "data.source=sample"
         else:
-            raw = read_price_csv(Path(data.path_for(ticker)), data.date_format, today=today)
+            times = functools.partial(bar_times, interval=data.interval, timezone=data.timezone,
+                                      bar_label=data.bar_label, exchange=data.exchange) if data.intraday else None
+            raw = read_price_csv(Path(data.path_for(ticker)), data.date_format, today=today, times=times)
             source = "data.source=csv"
         read[ticker] = {key: raw.attrs[key] for key in ("encoding", "delimiter")}
         return filter_range(raw, data.start, data.end, source)
@@ -111,8 +116,9 @@ def main() -> None:
             for batch in data.batches:
                 write_parquet(batch_table(batch), batch_file(folder, batch))
     rows = sum(len(frame) for frame in frames.values())
-    first = min(frame[col.DATE].min() for frame in frames.values()).date()
-    last = max(frame[col.DATE].max() for frame in frames.values()).date()
+    shown = "%Y-%m-%d %H:%M" if data.intraday else "%Y-%m-%d"
+    first = min(frame[col.DATE].min() for frame in frames.values()).strftime(shown)
+    last = max(frame[col.DATE].max() for frame in frames.values()).strftime(shown)
     log.info("%s: %d tickers (%d skipped), %d rows, %s .. %s, in %d batches", data.source, len(frames), len(skipped),
              rows, first, last, 1 if args.all_in_one else len(data.batches))
 

@@ -16,7 +16,7 @@ from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of, ticker_dirs
 from stockpipe.errors import PipelineError
 from stockpipe.inference import load_forecaster, read_trained
-from stockpipe.io import read_parquet, run_stage, write_csv, write_json
+from stockpipe.io import read_parquet, run_stage, time_text, write_csv, write_json
 from stockpipe.metrics import check_ma_window_fits, verdict_words
 from stockpipe.params import load_params
 from stockpipe.scoring import FoldPredictions, backtest_metrics, fold_intervals, one_step_band
@@ -56,7 +56,7 @@ def evaluate_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
                                params.evaluate.significance, intervals)
     rows = np.concatenate([result.test_rows for result in results])
     lower, upper = one_step_band(results, intervals)
-    frame = pd.DataFrame({col.DATE: pd.to_datetime(dates[rows]).strftime("%Y-%m-%d"), col.ACTUAL: close[rows],
+    frame = pd.DataFrame({col.DATE: time_text(dates[rows]), col.ACTUAL: close[rows],
                           col.PREDICTED: np.concatenate([result.test_ensemble for result in results]),
                           col.NAIVE: close[rows - 1],
                           col.FOLD: np.concatenate([np.full(len(result.test_rows), result.fold.number)

@@ -1,4 +1,5 @@
-"""Stage predict: each ticker of a batch, a forecast of the next trading sessions after its last data date."""
+"""Stage predict: each ticker of a batch, a forecast of the next trading sessions (or intraday bars) after its last
+data date."""
 
 import argparse
 import logging
@@ -8,11 +9,12 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, ticker_dirs
+from stockpipe.bars import bars_after
 from stockpipe.calendar import sessions_after
 from stockpipe.forecast import recursive_forecast
 from stockpipe.inference import load_forecaster, read_trained
 from stockpipe.intervals import band, one_step_intervals
-from stockpipe.io import read_parquet, run_stage, write_csv
+from stockpipe.io import read_parquet, run_stage, time_text, write_csv
 from stockpipe.params import load_params
 from stockpipe.scoring import ensemble
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
@@ -33,7 +35,10 @@ def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     # The last fold's models: the shipped one (its first seed, model.keras) and its other seeds.
     forecasters = [load_forecaster(model_file(model_dir, params.evaluate.folds, seed, shipped=seed == seeds[0]))
                    for seed in seeds]
-    dates = sessions_after(params.data.exchange, table[col.DATE].iloc[-1], params.predict.horizon)
+    data, last = params.data, table[col.DATE].iloc[-1]
+    # Intraday: the next bars of regular hours, nights, weekends and holidays skipped.
+    dates = bars_after(data.exchange, last, params.predict.horizon, data.interval) if data.intraday \
+        else sessions_after(data.exchange, last, params.predict.horizon)
     forecasts = {seed: recursive_forecast(table, dates, spec, params.features, forecaster.predict)
                  for seed, forecaster in zip(seeds, forecasters, strict=True)}
     forecast = forecasts[seeds[0]].assign(**{col.PREDICTED_CLOSE: ensemble(
@@ -49,7 +54,7 @@ def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     lower, upper = band(predicted, intervals.ahead)
     lower_50, upper_50 = band(predicted, intervals.inner_ahead)
     forecast = forecast.assign(**{col.LOWER: lower, col.UPPER: upper, col.LOWER_50: lower_50, col.UPPER_50: upper_50})
-    forecast[col.DATE] = forecast[col.DATE].dt.strftime("%Y-%m-%d")
+    forecast[col.DATE] = time_text(forecast[col.DATE])
     return forecast
 
 
@@ -74,8 +79,9 @@ def main() -> None:
     empty = pd.DataFrame({name: pd.Series(dtype="object") for name in FORECAST_COLUMNS})
     write_csv(long_table(forecasts, empty=empty), args.out)
     for ticker, frame in forecasts.items():
-        log.info("%s: last close %.2f on %s; %d-session forecast %s .. %s ends at %.2f (%.0f%% interval %.2f .. %.2f)",
-                 ticker, series[ticker][col.CLOSE].iloc[-1], series[ticker][col.DATE].iloc[-1].date(), len(frame),
+        log.info("%s: last close %.2f on %s; %d-step forecast %s .. %s ends at %.2f (%.0f%% interval %.2f .. %.2f)",
+                 ticker, series[ticker][col.CLOSE].iloc[-1], time_text(series[ticker][col.DATE].iloc[-1:])[0],
+                 len(frame),
                  frame[col.DATE].iloc[0], frame[col.DATE].iloc[-1], frame[col.PREDICTED_CLOSE].iloc[-1],
                  100 * params.predict.coverage, frame[col.LOWER].iloc[-1], frame[col.UPPER].iloc[-1])
 

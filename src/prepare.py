@@ -12,6 +12,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.cleaning import clean_prices
+from stockpipe.errors import PipelineError
 from stockpipe.features import build_features
 from stockpipe.io import read_parquet, run_stage, write_json, write_parquet
 from stockpipe.params import load_params
@@ -31,6 +32,12 @@ def main() -> None:
     params = load_params()
     raw = read_parquet(args.prices)
     sentiment = read_parquet(args.sentiment)
+    if params.data.intraday and not sentiment.empty:
+        # The sentiment stage sums headlines by session; joined to a session's bars it would show each bar the
+        # headlines of the whole day, later ones included. Counting them per bar is not built yet.
+        raise PipelineError(f"{args.sentiment}: headlines are summed by session, which intraday bars "
+                            f"(data.interval {params.data.interval}) cannot use without seeing later headlines; "
+                            "set news.source: none")
     daily = by_ticker(sentiment)
     # A ticker without headlines gets no sentiment rows, in the columns the sentiment stage writes.
     no_news = sentiment.drop(columns=col.TICKER).iloc[:0]
@@ -40,7 +47,8 @@ def main() -> None:
     reports = {}
 
     def prepare(ticker: str, prices: pd.DataFrame) -> pd.DataFrame:
-        clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction)
+        clean, quality = clean_prices(prices, params.data.exchange, params.clean, train_fraction,
+                                      params.data.interval, params.data.extended_hours)
         table, features = build_features(clean, daily.get(ticker, no_news), params.features,
                                          bool(params.news.social))
         parts = chronological_split(table, params.split.test_size, params.split.val_size)

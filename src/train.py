@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+from stockpipe import columns as col
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.io import atomic_dir, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
@@ -30,7 +31,8 @@ def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
-    inputs = input_columns(params.features, model_params.target, bool(params.news.social))
+    inputs = input_columns(params.features, model_params.target, bool(params.news.social),
+                           sessions=col.SESSION in table)
     history = {}
     for fold in folds:
         data = fold_arrays(table, fold.train_stop, fold.val_stop, inputs, model_params.target, model_params.window)

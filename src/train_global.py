@@ -60,7 +60,8 @@ def main() -> None:
             skipped.update(table.attrs.get("skipped", {}))
             skip = skip or skips_failing(table)
             series.update(by_ticker(table))
-        inputs = input_columns(params.features, model_params.target, bool(params.news.social))
+        inputs = input_columns(params.features, model_params.target, bool(params.news.social),
+                               sessions=any(col.SESSION in table for table in series.values()))
 
         def folds_of(ticker: str):
             folds = walk_forward_folds(*split_sizes_of(series[ticker]), params.evaluate.folds)

@@ -27,6 +27,15 @@ metrics/prepare/batch_<b>.json):
    day's close; ``volume_filled_zero``: a missing volume becomes 0.
 7. ``ohlc_inconsistent_fixed``: high is raised to max(open, close) and low lowered to
    min(open, close) where they violate High >= max(Open, Close) >= min(Open, Close) >= Low.
+Intraday bars (``interval`` other than 1d, docs/intraday.md) go through the same rules with bars
+in place of sessions, after two of their own: ``extended_hours_rows``, bars before a session's
+open or from its close on (pre- and after-market), are dropped unless ``extended_hours`` keeps
+them; ``partial_last_bar`` (0 or 1): a last regular bar that ends before its session's close
+was still forming when the file was written, and is dropped. The calendar is then every
+regular bar of every session (``bars.regular_bars``), so ``missing_bars`` and
+``longest_gap_bars`` count bars within sessions: the night between two sessions is no gap.
+Each bar keeps its session (its local date) in a ``session`` column.
+
 8. ``return_outliers``: close-to-close log returns whose robust z-score (median and MAD
    of the training slice only) exceeds ``clean.outlier_zscore``. With ``outlier_action:
    keep`` (default) they are counted and kept, since real crashes are real; with
@@ -41,11 +50,14 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.bars import DAILY, bar_length, in_regular_hours, regular_bars, session_hours
 from stockpipe.calendar import sessions_between
 from stockpipe.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
+# Report keys that count bars rather than sessions when the prices are intraday.
+_IN_BARS = {"missing_sessions": "missing_bars", "longest_gap_sessions": "longest_gap_bars"}
 # Scales the median absolute deviation to a standard deviation for normal data.
 _MAD_TO_STD = 1.4826
 
@@ -70,6 +82,38 @@ def _dedupe_and_sort(prices: pd.DataFrame, report: dict) -> pd.DataFrame:
 
 def _align_to_calendar(prices: pd.DataFrame, exchange: str, report: dict) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     sessions = sessions_between(exchange, prices[col.DATE].iloc[0], prices[col.DATE].iloc[-1])
+    return _on_calendar(prices, sessions, exchange, report)
+
+
+def _regular_hours_only(prices: pd.DataFrame, exchange: str, interval: str, extended_hours: bool,
+                        report: dict) -> pd.DataFrame:
+    hours = session_hours(exchange, prices[col.DATE].iloc[0], prices[col.DATE].iloc[-1])
+    regular = in_regular_hours(prices[col.DATE], hours)
+    report["extended_hours_rows"] = int((~regular).sum())
+    report["extended_hours_rows_dropped"] = 0 if extended_hours else int((~regular).sum())
+    if not extended_hours:
+        prices = prices[regular].reset_index(drop=True)
+        regular = regular[regular].reset_index(drop=True)
+    if prices.empty:
+        raise PipelineError(f"no bar falls in the regular hours of {exchange} sessions (check data.exchange and "
+                            "data.timezone, or set data.extended_hours: true)")
+    last_regular = prices[col.DATE][regular.to_numpy()].iloc[-1]
+    partial = last_regular == prices[col.DATE].iloc[-1] and \
+        last_regular + bar_length(interval) < hours.loc[last_regular.normalize(), "close"]
+    report["partial_last_bar"] = int(partial)
+    return prices.iloc[:-1].reset_index(drop=True) if partial else prices
+
+
+def _align_to_bars(prices: pd.DataFrame, exchange: str, interval: str, report: dict
+                   ) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    grid = regular_bars(exchange, prices[col.DATE].iloc[0], prices[col.DATE].iloc[-1], interval)
+    # Extended-hours bars that were kept are part of the calendar where they are, never missing ones.
+    grid = grid.union(pd.DatetimeIndex(prices[col.DATE][~prices[col.DATE].isin(grid)]))
+    return _on_calendar(prices, grid, exchange, report)
+
+
+def _on_calendar(prices: pd.DataFrame, sessions: pd.DatetimeIndex, exchange: str, report: dict
+                 ) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     on_calendar = prices[col.DATE].isin(sessions)
     report["off_calendar_rows"] = int((~on_calendar).sum())
     prices = prices[on_calendar].reset_index(drop=True)
@@ -162,7 +206,8 @@ def return_outliers(close: pd.Series, train_rows: int, zscore: float) -> pd.Seri
     return ((returns - median).abs() / spread > zscore).fillna(False)
 
 
-def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: float) -> tuple[pd.DataFrame, dict]:
+def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: float, interval: str = DAILY,
+                 extended_hours: bool = False) -> tuple[pd.DataFrame, dict]:
     """Apply the rules in this module's docstring.
 
     Args:
@@ -171,6 +216,8 @@ def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: fl
         params: The ``clean`` params section.
         train_fraction: Leading share of rows that later becomes the training slice;
             outlier thresholds are fitted on it alone.
+        interval: data.interval; intraday bars carry their exchange-local start in ``date``.
+        extended_hours: Intraday: keep pre- and after-market bars.
 
     Returns:
         The cleaned prices and the count of every repair by kind.
@@ -179,7 +226,11 @@ def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: fl
     if prices.empty:
         raise PipelineError("no price rows to clean")
     prices = _dedupe_and_sort(prices, report)
-    prices, sessions = _align_to_calendar(prices, exchange, report)
+    if interval == DAILY:
+        prices, sessions = _align_to_calendar(prices, exchange, report)
+    else:
+        prices = _regular_hours_only(prices, exchange, interval, extended_hours, report)
+        prices, sessions = _align_to_bars(prices, exchange, interval, report)
     prices = _cut_at_long_gaps(prices, sessions, params.max_gap_sessions, report)
     prices = _repair_values(prices, sessions, params, report)
     outliers = return_outliers(prices[col.CLOSE], int(len(prices) * train_fraction), params.outlier_zscore)
@@ -189,4 +240,7 @@ def clean_prices(prices: pd.DataFrame, exchange: str, params, train_fraction: fl
         report["outlier_rows_dropped"] = int(outliers.sum())
         prices = prices[~outliers].reset_index(drop=True)
     report["rows_out"] = int(len(prices))
+    if interval != DAILY:
+        report = {_IN_BARS.get(kind, kind): count for kind, count in report.items()}
+        prices = prices.assign(**{col.SESSION: prices[col.DATE].dt.normalize()})
     return prices, report

@@ -31,19 +31,20 @@ from stockpipe.errors import PipelineError
 # session is visible through social_labelled 0.
 NEUTRAL_BULL_SHARE = 0.5
 
-
-def feature_columns(params, social: bool = False) -> list[str]:
+def feature_columns(params, social: bool = False, sessions: bool = False) -> list[str]:
     """Names of the model's input features for a ``features`` params section, in order.
 
     Args:
         social: Whether news.source has a social source (``NewsParams.social``): its posts'
             columns follow the news columns.
+        sessions: Intraday bars, which also get ``session_features``.
     """
     names = [col.LOG_RETURN, "range"]
     names += [f"sma_{window}_gap" for window in params.sma_windows]
     names += [f"ema_{window}_gap" for window in params.ema_windows]
     names += [f"rsi_{params.rsi_window}", "macd", "macd_signal", "macd_hist", "bb_percent_b", "bb_width"]
     names += [f"atr_{params.atr_window}", f"obv_slope_{params.obv_window}"]
+    names += SESSION_FEATURES if sessions else []
     names += col.SENTIMENT_COLUMNS
     if social:
         names += col.SOCIAL_COLUMNS
@@ -51,7 +52,8 @@ def feature_columns(params, social: bool = False) -> list[str]:
 
 
 def technical_indicators(prices: pd.DataFrame, params) -> pd.DataFrame:
-    """Indicators for each row of ``prices`` (NaN during each indicator's warm-up)."""
+    """Indicators for each row of ``prices`` (NaN during each indicator's warm-up); intraday bars (with a
+    ``session`` column) also get ``session_features``."""
     close = prices[col.CLOSE].to_numpy(dtype="float64")
     high = prices[col.HIGH].to_numpy(dtype="float64")
     low = prices[col.LOW].to_numpy(dtype="float64")
@@ -78,7 +80,26 @@ def technical_indicators(prices: pd.DataFrame, params) -> pd.DataFrame:
     out["bb_width"] = band / middle
     out[f"atr_{params.atr_window}"] = talib.ATR(high, low, close, timeperiod=params.atr_window) / close
     out[f"obv_slope_{params.obv_window}"] = _obv_slope(close, volume, params.obv_window)
-    return pd.DataFrame(out, index=prices.index)
+    table = pd.DataFrame(out, index=prices.index)
+    if col.SESSION in prices:
+        table = table.join(session_features(prices))
+    return table
+
+
+def session_features(prices: pd.DataFrame) -> pd.DataFrame:
+    """Features of intraday bars that need the day boundary, computed within each session.
+
+    ``session_return``: log of the bar's close over its session's first open, the day's move
+    so far. ``overnight_gap``: log of the session's first open over the previous session's last
+    close, the same for every bar of a session; NaN in the first session, which has no previous.
+    """
+    session = prices[col.SESSION]
+    grouped = prices.groupby(session, sort=False)
+    first_open = grouped[col.OPEN].transform("first")
+    last_close = grouped[col.CLOSE].last()
+    previous_close = session.map(last_close.shift(1).set_axis(last_close.index))
+    return pd.DataFrame({"session_return": np.log(prices[col.CLOSE] / first_open),
+                         "overnight_gap": np.log(first_open / previous_close)}, index=prices.index)
 
 
 def _obv_slope(close: np.ndarray, volume: np.ndarray, window: int) -> np.ndarray:
@@ -94,6 +115,10 @@ def _obv_slope(close: np.ndarray, volume: np.ndarray, window: int) -> np.ndarray
         slope = np.where(traded > 0, change / traded, 0.0)
     slope[:window] = np.nan
     return slope
+
+
+# Intraday bars' features that need the day boundary (``session_features``).
+SESSION_FEATURES = ["session_return", "overnight_gap"]
 
 
 def sentiment_without_news(previous_decayed: float) -> dict[str, float]:
@@ -149,9 +174,11 @@ def build_features(prices: pd.DataFrame, daily: pd.DataFrame, params, social: bo
     """
     indicators = technical_indicators(prices, params)
     sentiment = join_sentiment(prices[col.DATE], daily, social)
-    table = pd.concat([prices[[col.DATE, *col.OHLCV]], indicators, sentiment], axis=1)
-    names = feature_columns(params, social)
-    table = table[[col.DATE, *col.OHLCV, *names]]
+    sessions = col.SESSION in prices
+    table = pd.concat([prices[[col.DATE, *([col.SESSION] if sessions else []), *col.OHLCV]], indicators, sentiment],
+                      axis=1)
+    names = feature_columns(params, social, sessions)
+    table = table[[col.DATE, *([col.SESSION] if sessions else []), *col.OHLCV, *names]]
     complete = table[names].notna().all(axis=1).to_numpy()
     # Warm-up is a prefix; anything incomplete after the first complete row would be a bug.
     if not complete.any():

@@ -34,7 +34,9 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
     Returns:
         Columns date and predicted_close.
     """
-    history = table[[col.DATE, *col.OHLCV]].copy()
+    # Intraday bars keep their session, which their session features need; a future bar's is its date.
+    sessions = [col.SESSION] if col.SESSION in table else []
+    history = table[[col.DATE, *sessions, *col.OHLCV]].copy()
     rows = table[spec.inputs].to_numpy(dtype="float64")
     last_volume = float(history[col.VOLUME].iloc[-1])
     decayed = float(table[col.SENTIMENT_DECAYED].iloc[-1]) if col.SENTIMENT_DECAYED in table else 0.0
@@ -45,7 +47,8 @@ def recursive_forecast(table: pd.DataFrame, future_dates: pd.DatetimeIndex, spec
         value = spec.target_scaler.inverse_transform(np.array([[output]]))[0, 0]
         close = float(to_price(value, history[col.CLOSE].iloc[-1], spec.target))
         predictions.append(close)
-        bar = {col.DATE: date, col.OPEN: close, col.HIGH: close, col.LOW: close, col.CLOSE: close,
+        bar = {col.DATE: date, **{name: date.normalize() for name in sessions}, col.OPEN: close, col.HIGH: close,
+               col.LOW: close, col.CLOSE: close,
                col.VOLUME: last_volume}
         history = pd.concat([history, pd.DataFrame([bar])], ignore_index=True)
         new_row = technical_indicators(history, features_params).iloc[-1]

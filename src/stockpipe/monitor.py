@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.io import parse_time_text, time_text
 from stockpipe.metrics import forecast_metrics
 from stockpipe.params import TICKER_PATTERN
 
@@ -56,8 +57,8 @@ def empty_history() -> pd.DataFrame:
 
 
 def history_from_csv(source) -> pd.DataFrame:
-    """The history read from its CSV file (a path or a text buffer; dates as YYYY-MM-DD text),
-    with the history's types.
+    """The history read from its CSV file (a path or a text buffer; dates as YYYY-MM-DD text, intraday
+    times as YYYY-MM-DD HH:MM), with the history's types.
 
     Raises:
         ValueError: if the columns are not the history's (a file from before the ticker column
@@ -81,26 +82,29 @@ def history_from_csv(source) -> pd.DataFrame:
         raise ValueError(f"column {col.TICKER} has {'no value' if pd.isna(value) else repr(value)} "
                          "(expected a ticker as data.tickers spells it)")
     for name in (col.FORECAST_MADE_ON, col.DATE):
-        parsed = pd.to_datetime(history[name], format="%Y-%m-%d", errors="coerce")
+        parsed = parse_time_text(history[name])
         unread = parsed.isna() & history[name].notna()
         if unread.any():
             # pandas' own message runs over several lines of advice; the error must be one line.
-            raise ValueError(f"column {name} has {history[name][unread].iloc[0]!r} (expected a date as YYYY-MM-DD)")
+            raise ValueError(f"column {name} has {history[name][unread].iloc[0]!r} (expected a date as YYYY-MM-DD "
+                             "or a time as YYYY-MM-DD HH:MM)")
         history[name] = parsed
     return history.astype(empty_history().dtypes.to_dict())
 
 
 def history_to_csv(history: pd.DataFrame) -> pd.DataFrame:
-    """The history with its dates as YYYY-MM-DD text, as its CSV file holds them."""
+    """The history with its dates as YYYY-MM-DD text (intraday times as YYYY-MM-DD HH:MM), as its CSV file holds
+    them."""
     written = history.copy()
     for name in (col.FORECAST_MADE_ON, col.DATE):
-        written[name] = written[name].dt.strftime("%Y-%m-%d")
+        written[name] = time_text(written[name]) if len(written) else written[name].dt.strftime("%Y-%m-%d")
     return written
 
 
 def forecast_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
     """The forecast as read from predict's CSV file (``io.read_csv_table``'s text cells, rows
-    indexed by line number): date as YYYY-MM-DD and predicted_close as numbers, other columns dropped.
+    indexed by line number): date as YYYY-MM-DD (or YYYY-MM-DD HH:MM) and predicted_close as numbers, other
+    columns dropped.
 
     Raises:
         ValueError: if date or predicted_close is missing, or a value does not fit its column (naming the row).
@@ -108,7 +112,7 @@ def forecast_from_csv(frame: pd.DataFrame) -> pd.DataFrame:
     if col.DATE not in frame.columns or col.PREDICTED_CLOSE not in frame.columns:
         raise ValueError(f"expected the columns {col.DATE}, {col.PREDICTED_CLOSE} (as predict writes them), "
                          f"got {', '.join(map(str, frame.columns))}")
-    dates = pd.to_datetime(frame[col.DATE], format="%Y-%m-%d", errors="coerce")
+    dates = parse_time_text(frame[col.DATE])
     closes = pd.to_numeric(frame[col.PREDICTED_CLOSE], errors="coerce").astype("float64")
     for name, bad, expected in ((col.DATE, dates.isna(), "a date as YYYY-MM-DD"),
                                 (col.PREDICTED_CLOSE, ~np.isfinite(closes), "a number")):
@@ -140,8 +144,8 @@ def forecast_rows(forecast: pd.DataFrame, prices: pd.DataFrame, ticker: str) -> 
     made_on = prices[col.DATE].max()
     dates = pd.to_datetime(forecast[col.DATE]).reset_index(drop=True)
     if dates.iloc[0] <= made_on or not dates.is_monotonic_increasing or not dates.is_unique:
-        raise ValueError(f"the forecast ({dates.iloc[0].date()} .. {dates.iloc[-1].date()}) must follow the last "
-                         f"price date {made_on.date()} in increasing order: rerun predict on these prices")
+        raise ValueError(f"the forecast ({_day(dates.iloc[0])} .. {_day(dates.iloc[-1])}) must follow the last "
+                         f"price date {_day(made_on)} in increasing order: rerun predict on these prices")
     naive = float(prices.loc[prices[col.DATE] == made_on, col.CLOSE].iloc[-1])
     rows = pd.DataFrame({
         col.TICKER: ticker,
@@ -259,4 +263,4 @@ def _positive(metrics: Mapping, key: str) -> float:
 
 
 def _day(value) -> str | None:
-    return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+    return None if pd.isna(value) else time_text([value])[0]

@@ -66,6 +66,14 @@ class DataParams(_Section):
     adjusted: bool = Field(True, strict=True)
     base_url: str | None = Field(None, pattern=r"^https?://[^\s?#]+$")
     refresh: list[Literal["prices"]] = Field(default_factory=list)
+    # 1d: one bar per session; the others: intraday bars (docs/intraday.md).
+    interval: Literal["1d", "1h", "30m", "15m", "5m", "1m"] = "1d"
+    # Zone of csv times written without a UTC offset; None: the exchange's own.
+    timezone: str | None = None
+    # Whether a file's bar times name the bar's start (as Yahoo and the shared files do) or its end.
+    bar_label: Literal["start", "end"] = "start"
+    # Keep pre- and after-market bars instead of dropping them (counted either way).
+    extended_hours: bool = Field(False, strict=True)
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -79,6 +87,28 @@ class DataParams(_Section):
             except ValueError:
                 raise ValueError("expected a date written YYYY-MM-DD") from None
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value):
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("expected an IANA time zone such as America/New_York or UTC") from None
+        return value
+
+    @property
+    def intraday(self) -> bool:
+        """Whether data.interval asks for bars shorter than a session."""
+        return self.interval != "1d"
+
+    @model_validator(mode="after")
+    def _intraday_source(self):
+        if self.intraday and self.source in ("sample", "stooq"):
+            raise ValueError(f"data.interval: {self.interval} needs intraday bars, which data.source '{self.source}' "
+                             "does not have (use csv, yahoo or alphavantage, or data.interval: 1d)")
+        return self
 
     @model_validator(mode="after")
     def _csv_needs_path(self):

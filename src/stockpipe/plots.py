@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
+from stockpipe.io import time_text
 
 FAN_SESSIONS = 120  # closes before the forecast in the fan chart
 ROLLING_DAYS = 250  # the rolling coverage's window, when the test period has at least twice as many days
@@ -96,7 +97,7 @@ def fan_table(dates, closes, forecast: pd.DataFrame, sessions: int = FAN_SESSION
     for name in (col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER):
         ahead[name] = forecast[name].to_numpy(dtype="float64")
     table = pd.concat([history, ahead], ignore_index=True)[FAN_COLUMNS]
-    table[col.DATE] = table[col.DATE].dt.strftime("%Y-%m-%d")
+    table[col.DATE] = time_text(table[col.DATE])
     return table
 
 

@@ -7,6 +7,7 @@ import glob
 import importlib.util
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ def parse_dates(values: pd.Series, date_format: str, source: str) -> pd.Series:
 
 def read_price_csv(
     path: str | Path | io.StringIO, date_format: str = "auto", source: str | None = None,
-    today: datetime.date | None = None,
+    today: datetime.date | None = None, times: Callable[[pd.Series, str], pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Read a daily OHLCV CSV in the shapes that real exports come in.
 
@@ -157,6 +158,8 @@ def read_price_csv(
         source: Name that starts error messages; the path when not given.
         today: Dates later than the day after it are refused (an exchange east of UTC
             is a day ahead of UTC's date); None checks nothing.
+        times: Reads the date column (its text, indexed by line number, and ``source``) as
+            intraday bar times instead of dates, e.g. ``bars.bar_times`` with its settings.
 
     Returns:
         Columns date, open, high, low, close, volume in file order (cleaning sorts them),
@@ -170,6 +173,8 @@ def read_price_csv(
         if key in _ALIASES and _ALIASES[key] not in renamed.values():
             renamed[name] = _ALIASES[key]
     frame = raw.rename(columns=renamed)
+    if col.DATE not in frame.columns:
+        frame = _yfinance_header(frame)
     missing = [name for name in [col.DATE, *col.OHLC] if name not in frame.columns]
     if missing:
         raise PipelineError(
@@ -179,7 +184,7 @@ def read_price_csv(
         raise PipelineError(f"{source}: row {frame.index[frame[col.DATE].isna()][0]}: no date (expected one per row)")
     if col.VOLUME not in frame.columns:
         frame[col.VOLUME] = np.nan
-    dates = parse_dates(frame[col.DATE], date_format, source)
+    dates = times(frame[col.DATE], source) if times else parse_dates(frame[col.DATE], date_format, source)
     if today is not None:
         _refuse_future_dates(dates, frame[col.DATE], today, source)
     out = pd.DataFrame({col.DATE: dates})
@@ -188,6 +193,17 @@ def read_price_csv(
     out = out.reset_index(drop=True)
     out.attrs = read
     return out
+
+
+def _yfinance_header(frame: pd.DataFrame) -> pd.DataFrame:
+    """yfinance's three header lines (``Price,Close,..`` / ``Ticker,AAPL,..`` / ``Datetime,,..``) as one:
+    the first column is the date, named on the third line; the ticker line is dropped."""
+    first = frame.columns[0]
+    labels = frame[first].iloc[:2].astype(str).str.strip().str.lower().tolist()
+    if str(first).strip().lower() != "price" or len(labels) < 2 or labels[0] != "ticker" \
+            or labels[1] not in ("date", "datetime"):
+        return frame
+    return frame.iloc[2:].rename(columns={first: col.DATE})
 
 
 def _refuse_future_dates(dates: pd.Series, text: pd.Series, today: datetime.date, source: str) -> None:
@@ -221,7 +237,8 @@ def filter_range(frame: pd.DataFrame, start: str | None, end: str | None, source
     if start:
         kept = kept[kept[col.DATE] >= pd.Timestamp(start)]
     if end:
-        kept = kept[kept[col.DATE] <= pd.Timestamp(end)]
+        # Every bar of the end day: a daily row is that day's midnight, an intraday bar later that day.
+        kept = kept[kept[col.DATE] < pd.Timestamp(end) + pd.Timedelta(days=1)]
     if kept.empty:
         first, last = frame[col.DATE].min().date(), frame[col.DATE].max().date()
         raise PipelineError(

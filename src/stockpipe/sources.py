@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import logging
 import math
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,13 @@ LIVE_SOURCES = tuple(DEFAULT_BASE_URLS)
 # Environment variables holding API keys: keys never go into params, dvc.lock or logs.
 API_KEY_VARIABLES = {"alphavantage": ALPHAVANTAGE_KEY_VARIABLE, "stooq": "STOOQ_API_KEY"}
 
+log = logging.getLogger(__name__)
+
+# How many days back Yahoo serves bars of each intraday interval (its chart API refuses older ones).
+YAHOO_INTRADAY_DAYS = {"1m": 7, "5m": 60, "15m": 60, "30m": 60, "1h": 730}
+# Alpha Vantage's spelling of each intraday interval.
+AV_INTERVALS = {"1m": "1min", "5m": "5min", "15m": "15min", "30m": "30min", "1h": "60min"}
+
 # 1900-01-01, the start yfinance asks Yahoo for when no start is given.
 _YAHOO_EARLIEST = -2208994789
 _AV_DAILY = "TIME_SERIES_DAILY"
@@ -48,9 +56,13 @@ _AV_ADJUSTED = "TIME_SERIES_DAILY_ADJUSTED"
 
 def download(
     source: str, session: requests.Session, base_url: str | None, ticker: str, start: str | None, end: str | None,
-    *, adjusted: bool, today: datetime.date, api_key: str | None = None,
+    *, adjusted: bool, today: datetime.date, api_key: str | None = None, interval: str = "1d",
+    extended_hours: bool = False,
 ) -> pd.DataFrame:
-    """Daily prices of ``ticker`` from ``source`` with ``start <= date <= end`` (either may be None).
+    """Prices of ``ticker`` from ``source`` with ``start <= date <= end`` (either may be None).
+
+    Daily rows are dated at midnight; intraday bars (``interval`` other than 1d) carry their
+    start as an exchange-local time.
 
     Args:
         base_url: A mirror or proxy of the provider; None for its public address.
@@ -63,8 +75,15 @@ def download(
     """
     base = (base_url or DEFAULT_BASE_URLS[source]).rstrip("/")
     what = f"{source} {ticker}"
+    if interval != "1d" and source == "stooq":
+        raise PipelineError(f"{what}: Stooq serves daily bars only, not data.interval {interval}; "
+                            "use yahoo, alphavantage or csv for intraday bars")
     if source == "yahoo":
-        prices = yahoo_prices(session, base, ticker, start, adjusted=adjusted, today=today)
+        prices = yahoo_prices(session, base, ticker, start, adjusted=adjusted, today=today, interval=interval,
+                              extended_hours=extended_hours)
+    elif source == "alphavantage" and interval != "1d":
+        prices = alphavantage_intraday(session, base, ticker, start, interval, adjusted=adjusted,
+                                       extended_hours=extended_hours, today=today, api_key=api_key)
     elif source == "stooq":
         if not adjusted:
             raise PipelineError(f"{what}: Stooq publishes adjusted prices only; set data.adjusted: true")
@@ -78,9 +97,13 @@ def download(
 
 def yahoo_prices(
     session: requests.Session, base_url: str, ticker: str, start: str | None, *, adjusted: bool,
-    today: datetime.date,
+    today: datetime.date, interval: str = "1d", extended_hours: bool = False,
 ) -> pd.DataFrame:
-    """Daily prices from Yahoo Finance's chart API (v8), from ``start`` up to ``today``.
+    """Daily or intraday prices from Yahoo Finance's chart API (v8), from ``start`` up to ``today``.
+
+    Intraday bars reach back only ``YAHOO_INTRADAY_DAYS`` days; an older (or no) ``start`` is
+    moved up to that limit, with a log line. Yahoo's intraday bars are split-adjusted and carry
+    no adjclose: with ``adjusted=True`` they are used as served (not dividend-adjusted).
 
     Yahoo's open/high/low/close are adjusted for splits and its ``adjclose`` for splits and
     dividends. ``adjusted=True`` scales the whole bar by adjclose/close; ``adjusted=False``
@@ -94,8 +117,19 @@ def yahoo_prices(
     # download() trims to the exchange-local dates asked for.
     period1 = _epoch(start) - 2 * 86_400 if start else _YAHOO_EARLIEST
     period2 = _epoch((today + datetime.timedelta(days=2)).isoformat())
-    params = {"period1": period1, "period2": period2, "interval": "1d", "events": "div,splits",
+    intraday = interval != "1d"
+    if intraday:
+        earliest = today - datetime.timedelta(days=YAHOO_INTRADAY_DAYS[interval] - 1)
+        if not start or datetime.date.fromisoformat(start) < earliest:
+            log.info("%s: Yahoo serves %s bars for the last %d days only: asking from %s, not data.start=%s",
+                     what, interval, YAHOO_INTRADAY_DAYS[interval], earliest, start)
+            start = earliest.isoformat()
+        period1 = _epoch(start)
+        period2 = _epoch((today + datetime.timedelta(days=1)).isoformat())
+    params = {"period1": period1, "period2": period2, "interval": interval, "events": "div,splits",
               "includeAdjustedClose": "true"}
+    if intraday:
+        params["includePrePost"] = "true" if extended_hours else "false"
     response = fetch(session, f"{base_url}/v8/finance/chart/{quote(ticker, safe='')}", params, what)
     body = parse_json(response, what)
     chart = body.get("chart") if isinstance(body, dict) else None
@@ -112,17 +146,21 @@ def yahoo_prices(
     if not isinstance(result, dict):
         raise PipelineError(f"{what}: malformed chart JSON (chart.result is not a list of objects)")
     stamps = result.get("timestamp") or []
+    if not stamps and intraday:
+        raise PipelineError(f"{what}: Yahoo returned no {interval} bars from {start} to {today} (no session in "
+                            "that range, e.g. a weekend or holiday, or none it still keeps)")
     if not stamps:
         raise PipelineError(f"{what}: no rows from data.start={start} onwards (Yahoo returned no sessions)")
     try:
         quote_block = result["indicators"]["quote"][0]
         frame = pd.DataFrame({name: _yahoo_column(quote_block, name, len(stamps), what) for name in col.OHLCV})
-        dates = _session_dates(stamps, result.get("meta") or {})
+        meta = result.get("meta") or {}
+        dates = _local_times(stamps, meta) if intraday else _session_dates(stamps, meta)
         adjclose = (result["indicators"].get("adjclose") or [{}])[0].get("adjclose")
     except (KeyError, IndexError, TypeError, AttributeError, ValueError):
         raise PipelineError(f"{what}: malformed chart JSON (no indicators.quote[0] for the timestamps)") from None
     frame.insert(0, col.DATE, dates)
-    if adjusted:
+    if adjusted and not (intraday and adjclose is None):
         if adjclose is None:
             raise PipelineError(
                 f"{what}: the answer has no adjclose series, so dividend-adjusted prices cannot be built; "
@@ -131,7 +169,7 @@ def yahoo_prices(
         factor = _numbers(adjclose, len(stamps), "adjclose", what) / frame[col.CLOSE]
         for name in col.OHLC:
             frame[name] *= factor
-    else:
+    elif not adjusted:
         splits = ((result.get("events") or {}).get("splits") or {}).values()
         factor = _split_factor(frame[col.DATE], splits, result.get("meta") or {}, what)
         for name in col.OHLC:
@@ -256,6 +294,56 @@ def _alphavantage(
     return frame
 
 
+def alphavantage_intraday(
+    session: requests.Session, base_url: str, ticker: str, start: str | None, interval: str, *, adjusted: bool,
+    extended_hours: bool, today: datetime.date, api_key: str | None,
+) -> pd.DataFrame:
+    """Intraday bars from Alpha Vantage's TIME_SERIES_INTRADAY, in the exchange's local time as it writes them.
+
+    With ``start``, one request per month (``month=YYYY-MM``) from its month to ``today``'s;
+    without, one request for the latest 30 days (what the API answers without a month).
+    """
+    what = f"alphavantage {ticker}"
+    if not api_key:
+        raise PipelineError(f"{what}: no API key; set the environment variable {API_KEY_VARIABLES['alphavantage']}")
+    months = [None] if not start else [
+        month.strftime("%Y-%m") for month in pd.period_range(start[:7], today.isoformat()[:7], freq="M")]
+    frames = []
+    with hiding_key(api_key):
+        for month in months:
+            params = {"function": "TIME_SERIES_INTRADAY", "symbol": ticker, "interval": AV_INTERVALS[interval],
+                      "outputsize": "full", "adjusted": str(adjusted).lower(),
+                      "extended_hours": str(extended_hours).lower(), "datatype": "json", "apikey": api_key}
+            if month:
+                params["month"] = month
+            body = alphavantage_answer(fetch(session, f"{base_url}/query", params, what), what)
+            notice = body.get("Note") or body.get("Information")
+            if notice:
+                raise PipelineError(_alphavantage_notice(str(notice), "TIME_SERIES_INTRADAY", what))
+            frames.append(_av_bars(body, f"Time Series ({AV_INTERVALS[interval]})", f"{what} {month or ''}".strip()))
+    return pd.concat(frames).drop_duplicates(col.DATE, keep="last").sort_values(col.DATE).reset_index(drop=True)
+
+
+def _av_bars(body: dict, key: str, what: str) -> pd.DataFrame:
+    series = body.get(key)
+    if not isinstance(series, dict):
+        raise PipelineError(f"{what}: no {key!r} in the answer (keys: {', '.join(map(str, body))})")
+    fields = ["1. open", "2. high", "3. low", "4. close", "5. volume"]
+    rows = []
+    for stamp, values in series.items():
+        if not isinstance(values, dict) or any(field not in values for field in fields):
+            raise PipelineError(f"{what}: malformed time series: {stamp} lacks one of {', '.join(fields)}")
+        rows.append([stamp, *(values[field] for field in fields)])
+    raw = pd.DataFrame(rows, columns=[col.DATE, *col.OHLCV])
+    frame = pd.DataFrame({col.DATE: pd.to_datetime(raw[col.DATE], format="%Y-%m-%d %H:%M:%S", errors="coerce")})
+    for name in col.OHLCV:
+        frame[name] = pd.to_numeric(raw[name], errors="coerce").astype("float64")
+    bad = frame.isna().any(axis=1)
+    if bad.any():
+        raise PipelineError(f"{what}: malformed time series: bar {raw[col.DATE][bad].iloc[0]!r}")
+    return frame
+
+
 def _alphavantage_notice(text: str, function: str, what: str) -> str:
     """One line for Alpha Vantage's 200-with-a-notice answers: rate limit, premium, key."""
     lowered = text.lower()
@@ -302,8 +390,8 @@ def _numbers(values: object, length: int, name: str, what: str) -> pd.Series:
     return numbers
 
 
-def _session_dates(stamps: list, meta: dict) -> pd.Series:
-    """Calendar dates, in the exchange's time zone, of Yahoo's session-open timestamps."""
+def _local_times(stamps: list, meta: dict) -> pd.Series:
+    """Yahoo's epoch-second timestamps as wall-clock times in the exchange's time zone."""
     moments = pd.to_datetime(pd.Series(stamps, dtype="int64"), unit="s", utc=True)
     zone = meta.get("exchangeTimezoneName")
     try:
@@ -313,6 +401,12 @@ def _session_dates(stamps: list, meta: dict) -> pd.Series:
     if local is None:
         offset = meta.get("gmtoffset") or 0
         local = moments.dt.tz_localize(None) + pd.to_timedelta(int(offset), unit="s")
+    return local.astype("datetime64[ns]")
+
+
+def _session_dates(stamps: list, meta: dict) -> pd.Series:
+    """Calendar dates, in the exchange's time zone, of Yahoo's session-open timestamps."""
+    local = _local_times(stamps, meta)
     # Yahoo stamps some daily bars on the hour at 22:00 or 23:00 local time of the day before (seen
     # around daylight-saving changes, São Paulo in January 2022); no exchange opens then, so such a
     # stamp belongs to the next day, as yfinance reads it too.
@@ -354,7 +448,7 @@ def _within(prices: pd.DataFrame, start: str | None, end: str | None, what: str)
     if start:
         kept = kept[kept[col.DATE] >= pd.Timestamp(start)]
     if end:
-        kept = kept[kept[col.DATE] <= pd.Timestamp(end)]
+        kept = kept[kept[col.DATE] < pd.Timestamp(end) + pd.Timedelta(days=1)]
     if kept.empty:
         first, last = prices[col.DATE].min().date(), prices[col.DATE].max().date()
         raise PipelineError(

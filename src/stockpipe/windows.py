@@ -69,10 +69,13 @@ class Scaler:
                    zeroed=None if zeroed is None else np.asarray(zeroed, dtype=bool))
 
 
-def input_columns(features_params, target: str, social: bool = False) -> list[str]:
-    """Model inputs: the engineered features (``social``: with the posts' columns), plus the price level
-    when it is the target."""
-    names = feature_columns(features_params, social)
+def input_columns(features_params, target: str, social: bool = False, sessions: bool = False) -> list[str]:
+    """Model inputs: the engineered features, plus the price level when it is the target.
+
+    ``social``: with the posts' columns; ``sessions``: the table holds intraday bars (a ``session``
+    column), with their session features.
+    """
+    names = feature_columns(features_params, social, sessions)
     return [*names, col.CLOSE] if target == "close" else names
 
 

@@ -562,3 +562,23 @@ def test_significance_and_interval_params_take_their_other_values():
 def test_bad_significance_and_interval_settings_name_the_key(raw, message):
     with pytest.raises(PipelineError, match=rf"^params\.yaml: {message}"):
         parse_params(raw)
+
+
+def test_intraday_interval_defaults_and_settings():
+    data = parse_params({"data": {"source": "csv", "path": "x.csv", "interval": "5m", "timezone": "UTC",
+                                  "bar_label": "end"}}).data
+    assert data.intraday and data.timezone == "UTC" and data.bar_label == "end" and not data.extended_hours
+    assert not parse_params({}).data.intraday
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"source": "stooq", "tickers": ["AAPL"], "end": "2024-01-02", "interval": "5m"},
+     "data.interval: 5m needs intraday bars, which data.source 'stooq' does not have"),
+    ({"interval": "1h"}, "data.interval: 1h needs intraday bars, which data.source 'sample' does not have"),
+    ({"source": "csv", "path": "x.csv", "interval": "2m"}, "data.interval: Input should be"),
+    ({"source": "csv", "path": "x.csv", "interval": "5m", "timezone": "New York"},
+     "data.timezone: expected an IANA time zone such as America/New_York or UTC \\(got .New York.\\)"),
+])
+def test_intraday_settings_that_cannot_work_are_refused(raw, message):
+    with pytest.raises(PipelineError, match=message):
+        parse_params({"data": raw})

@@ -496,3 +496,75 @@ def test_download_host_with_an_empty_label_is_one_line_naming_the_url(session, s
                                             r"'a\.\.b', label empty or too long\)$") as error:
         download(source, session, "http://a..b", "AAPL", None, None, adjusted=True, today=TODAY, api_key=KEY)
     assert KEY not in str(error.value)
+
+
+# --- Intraday bars -------------------------------------------------------------------------------
+
+
+def recorded_chart(shared_data, name: str) -> dict:
+    return json.loads((shared_data / "api" / "yahoo" / name).read_text())["response"]["bodyJson"]
+
+
+WEEKEND_1M = "chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json"
+
+
+def intraday_chart(shared_data, local_times: list[str], closes: list[float]) -> str:
+    """Yahoo's recorded 1-minute answer (its meta, from a real request) with these bars filled in."""
+    body = recorded_chart(shared_data, WEEKEND_1M)
+    result = body["chart"]["result"][0]
+    stamps = pd.DatetimeIndex(local_times).tz_localize("America/New_York").tz_convert("UTC")
+    result["timestamp"] = [int(stamp.timestamp()) for stamp in stamps]
+    result["indicators"] = {"quote": [{"open": closes, "high": closes, "low": closes, "close": closes,
+                                       "volume": [1000] * len(closes)}]}
+    return json.dumps(body)
+
+
+def test_yahoo_intraday_bars_are_exchange_local_starts(http_server, session, shared_data):
+    http_server.serve("/v8/finance/chart/AAPL", json_reply(intraday_chart(
+        shared_data, ["2025-02-03 09:30", "2025-02-03 09:31", "2025-02-03 09:32"], [230.0, 230.5, 231.0])))
+    prices = yahoo_prices(session, http_server.url, "AAPL", "2025-02-03", adjusted=True,
+                          today=datetime.date(2025, 2, 4), interval="1m")
+    assert prices["date"].tolist() == pd.to_datetime(["2025-02-03 09:30", "2025-02-03 09:31", "2025-02-03 09:32"]
+                                                     ).tolist()
+    assert prices["close"].tolist() == [230.0, 230.5, 231.0]
+    query = http_server.requests[0].query
+    assert query["interval"] == "1m" and query["includePrePost"] == "false"
+
+
+def test_yahoo_intraday_start_is_moved_within_what_yahoo_keeps(http_server, session, shared_data, caplog):
+    http_server.serve("/v8/finance/chart/AAPL", json_reply(intraday_chart(shared_data, ["2025-02-03 09:30"], [1.0])))
+    with caplog.at_level(logging.INFO, logger="stockpipe.sources"):
+        yahoo_prices(session, http_server.url, "AAPL", "2024-01-01", adjusted=True, today=datetime.date(2025, 2, 4),
+                     interval="5m")
+    earliest = datetime.date(2025, 2, 4) - datetime.timedelta(days=59)
+    assert int(http_server.requests[0].query["period1"]) == int(
+        datetime.datetime.combine(earliest, datetime.time(), datetime.UTC).timestamp())
+    assert "Yahoo serves 5m bars for the last 60 days only: asking from 2024-12-07" in caplog.text
+
+
+def test_yahoo_recorded_weekend_answer_without_bars_says_so(http_server, session, shared_data):
+    http_server.serve("/v8/finance/chart/AAPL", json_reply(json.dumps(recorded_chart(shared_data, WEEKEND_1M))))
+    with pytest.raises(PipelineError, match=r"^yahoo AAPL: Yahoo returned no 1m bars from 2025-02-01 to 2025-02-02 "
+                                            r"\(no session in that range"):
+        yahoo_prices(session, http_server.url, "AAPL", "2025-02-01", adjusted=True, today=datetime.date(2025, 2, 2),
+                     interval="1m")
+
+
+def test_stooq_refuses_an_intraday_interval(session):
+    with pytest.raises(PipelineError, match=r"^stooq AAPL: Stooq serves daily bars only, not data.interval 5m"):
+        download("stooq", session, None, "AAPL", None, None, adjusted=True, today=TODAY, interval="5m")
+
+
+def test_alphavantage_intraday_pages_by_month(http_server, session):
+    def month(stamp, close):
+        return json_reply(json.dumps({"Meta Data": {"6. Time Zone": "US/Eastern"}, "Time Series (5min)": {
+            stamp: {"1. open": close, "2. high": close, "3. low": close, "4. close": close, "5. volume": "10"}}}))
+
+    http_server.serve("/query", month("2025-01-31 15:55:00", "1.5"), month("2025-02-03 09:30:00", "2.5"))
+    prices = download("alphavantage", session, http_server.url, "IBM", "2025-01-30", None, adjusted=True,
+                      today=datetime.date(2025, 2, 4), api_key=KEY, interval="5m")
+    assert [request.query["month"] for request in http_server.requests] == ["2025-01", "2025-02"]
+    assert http_server.requests[0].query["function"] == "TIME_SERIES_INTRADAY"
+    assert http_server.requests[0].query["interval"] == "5min"
+    assert prices["date"].tolist() == pd.to_datetime(["2025-01-31 15:55", "2025-02-03 09:30"]).tolist()
+    assert prices["close"].tolist() == [1.5, 2.5]
