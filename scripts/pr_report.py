@@ -82,7 +82,8 @@ def main() -> None:
         # This run's pictures against the committed ones: a pull request whose author did not commit
         # what `dvc repro` wrote shows stale pictures, and the report says so.
         status = subprocess.run(["git", "status", "--porcelain", "--", args.pictures], capture_output=True, text=True)
-        pictures = pictures_section(args.pictures_url, args.pictures, bool(status.stdout.strip()), args.artifact_url)
+        differ = bool(status.stdout.strip()) if status.returncode == 0 else None
+        pictures = pictures_section(args.pictures_url, args.pictures, differ, args.artifact_url)
     try:
         report = build_report(args.base, params_diff, metrics_diff, metrics, forecast, monitor, tickers, pictures)
     except ValueError as error:

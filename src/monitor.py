@@ -19,6 +19,7 @@ from stockpipe.io import (
     read_csv_table,
     read_json_object,
     read_parquet,
+    read_ticker_rows,
     run_stage,
     write_csv,
     write_json,
@@ -92,6 +93,14 @@ def main() -> None:
     forecasts = {}
     for table in read_folder(args.forecasts, batches, ".csv", read_forecast):
         forecasts.update(by_ticker(table))
+    # Checked before anything is written: a plots.ticker without a forecast stops the stage with its outputs as
+    # they were. The history keeps only the point forecast; the bands come from predict's file of the ticker's batch.
+    tickers = params.data.tickers
+    main = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers,
+                             [name for name in forecasts if name in prices])
+    bands = None if main is None else read_ticker_rows(
+        batch_file(args.forecasts, batch_of(main, len(batches)), ".csv"), main, (col.PREDICTED_CLOSE,),
+        optional=(col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER))
     history = read_history(Path(args.history))
     reports = {}
     for ticker in sorted(forecasts):
@@ -122,30 +131,19 @@ def main() -> None:
                      "not judged yet" if report["drift"] is None else report["drift"])
     log.info("%d tickers monitored, %d drifting%s", len(reports), len(drifting),
              f": {', '.join(drifting[:10])}" if drifting else "")
-    draw_fan(Path(args.plots), args.forecasts, prices, forecasts, params)
+    draw_fan(Path(args.plots), main, prices, bands, params.predict.coverage)
 
 
-def draw_fan(folder: Path, forecast_dir: str, prices: dict[str, pd.DataFrame], forecasts: dict[str, pd.DataFrame],
-             params) -> None:
-    """The main ticker's fan chart (plots.ticker): its last closes and the forecast with both bands, table and PNG."""
-    tickers = params.data.tickers
-    ticker = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers,
-                               [name for name in forecasts if name in prices])
+def draw_fan(folder: Path, ticker: str | None, prices: dict[str, pd.DataFrame], forecast: pd.DataFrame | None,
+             coverage: float) -> None:
+    """The main ticker's fan chart: its last closes and the forecast with both bands, table and PNG."""
     if ticker is None:
         write_csv(pd.DataFrame(columns=plots.FAN_COLUMNS), folder / "fan.csv")
         write_png(plots.empty_figure("no ticker has a forecast to draw"), folder / "fan.png")
         return
-    # The history keeps only the point forecast; the bands come from predict's file of the ticker's batch.
-    path = batch_file(forecast_dir, batch_of(ticker, len(params.data.batches)), ".csv")
-    forecast = pd.read_csv(path, dtype={col.TICKER: str}, keep_default_na=False, na_values=[""])
-    forecast = forecast[forecast[col.TICKER] == ticker].reset_index(drop=True)
-    missing = [name for name in (col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER) if name not in forecast.columns]
-    if missing:
-        log.warning("%s: no %s column: the fan chart shows the point forecast only", path, ", ".join(missing))
-        forecast = forecast.assign(**dict.fromkeys(missing, float("nan")))
     table = plots.fan_table(prices[ticker][col.DATE], prices[ticker][col.CLOSE], forecast)
     write_csv(table, folder / "fan.csv")
-    write_png(plots.fan_figure(table, ticker, params.predict.coverage), folder / "fan.png")
+    write_png(plots.fan_figure(table, ticker, coverage), folder / "fan.png")
     log.info("%s's fan chart in %s", ticker, folder)
 
 

@@ -17,6 +17,7 @@ from stockpipe.io import (
     batch_file,
     batch_files,
     read_json_object,
+    read_ticker_rows,
     run_stage,
     write_csv,
     write_json,
@@ -44,6 +45,12 @@ def main() -> None:
         batch = read_json_object(path)
         metrics.update(batch["tickers"])
         skipped.update(batch["skipped"])
+    # Checked before anything is written: a plots.ticker without results stops the stage with its outputs as they were.
+    tickers = params.data.tickers
+    ticker = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers, metrics)
+    predictions = None if ticker is None else read_ticker_rows(
+        batch_file(args.metrics_dir, batch_of(ticker, len(params.data.batches)), ".csv"), ticker,
+        (col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD, col.LOWER, col.UPPER))
     table = summary(metrics, skipped, params.model.scope, params.predict.coverage, params.evaluate.significance)
     write_json(table, args.json)
     with atomic_path(args.markdown) as tmp:
@@ -52,7 +59,7 @@ def main() -> None:
     skill_table = pd.DataFrame({plots.RANK: range(1, len(skills) + 1), col.TICKER: [ticker for _, ticker in skills],
                                 plots.SKILL: [skill for skill, _ in skills]})
     write_csv(skill_table, args.skill)
-    draw(Path(args.plots), args.metrics_dir, metrics, skill_table, params)
+    draw(Path(args.plots), ticker, predictions, metrics, skill_table, params.predict.coverage)
     if table["count"]:
         log.info("%d of %d tickers beat the naive forecast, %d significantly; %d lose to it significantly (median "
                  "skill %+.4f, pooled %s); %d skipped", table["beat_naive"], table["count"],
@@ -64,11 +71,9 @@ def main() -> None:
                  intervals["outside_tolerance"], table["count"], intervals["median_width_vs_garch_t"])
 
 
-def draw(folder: Path, metrics_dir: str, metrics: dict[str, dict], skill_table: pd.DataFrame, params) -> None:
+def draw(folder: Path, ticker: str | None, predictions: pd.DataFrame | None, metrics: dict[str, dict],
+         skill_table: pd.DataFrame, coverage: float) -> None:
     """The main ticker's calibration and gain/loss pictures and the universe's, tables and PNGs into ``folder``."""
-    coverage = params.predict.coverage
-    tickers = params.data.tickers
-    ticker = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers, metrics)
     if ticker is None:
         for name, columns in (("calibration", plots.CALIBRATION_COLUMNS), ("gain_loss", plots.GAIN_LOSS_COLUMNS),
                               ("coverage", plots.COVERAGE_COLUMNS)):
@@ -76,10 +81,6 @@ def draw(folder: Path, metrics_dir: str, metrics: dict[str, dict], skill_table: 
         for name in ("calibration", "gain_loss", "universe"):
             write_png(plots.empty_figure("every ticker was skipped: no test results to draw"), folder / f"{name}.png")
         return
-    path = batch_file(metrics_dir, batch_of(ticker, len(params.data.batches)), ".csv")
-    # Ticker names such as NA stay text: only an empty cell is missing.
-    predictions = pd.read_csv(path, dtype={col.TICKER: str}, keep_default_na=False, na_values=[""])
-    predictions = predictions[predictions[col.TICKER] == ticker].reset_index(drop=True)
     calibration = plots.calibration_table(predictions, coverage)
     write_csv(calibration, folder / "calibration.csv")
     write_png(plots.calibration_figure(calibration, ticker, coverage), folder / "calibration.png")

@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 # Parts each batch is cut into on a CPU. Fixed, not the core count: the float sums of the
-# shards' gradients, and so the trained model, must not depend on the machine.
+# shards' gradients, and so the trained model, must not depend on how many cores there are.
 SHARDS = 2
 
 
@@ -52,11 +52,11 @@ class FusedLSTM(keras.layers.LSTM):
     core, so each batch is cut into ``SHARDS`` shards, each with a kernel of its own, run side
     by side: windows do not interact, so the outputs are the same and the weight gradients
     are the shards' sums, equal up to float rounding. The shard count is fixed, not the
-    machine's core count, so the rounding, and so the trained model, is the same on any
-    machine. The weights are Keras' own, so a trained FusedLSTM copies 1:1 into a plain
-    ``keras.layers.LSTM``. On a GPU, or for
-    options the kernel lacks (masks, recurrent dropout, other activations), Keras' own path
-    runs: cuDNN when it applies.
+    machine's core count, so the rounding, and so the trained model, is the same on any number
+    of CPU cores (a GPU runs the whole batch as one shard, through its own kernels). The
+    weights are Keras' own, so a trained FusedLSTM copies 1:1 into a plain
+    ``keras.layers.LSTM``. On a GPU, or for options the kernel lacks (masks, recurrent
+    dropout, other activations), Keras' own path runs: cuDNN when it applies.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):

@@ -280,6 +280,34 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6f")
 
 
+def read_ticker_rows(path: str | Path, ticker: str, numbers: Iterable[str],
+                     optional: Iterable[str] = ()) -> pd.DataFrame:
+    """One ticker's rows of a stage's long CSV (a ticker column first), ``numbers`` and ``optional`` as floats.
+
+    A column of ``optional`` the file lacks is all NaN; an empty cell is NaN.
+
+    Raises:
+        PipelineError: One line naming the file and a missing column, or the row and cell that is not a number.
+    """
+    frame, _ = read_csv_table(path, na_values=("",), header_only=True)
+    wanted = [col_name for col_name in ("ticker", *numbers) if col_name not in frame.columns]
+    if wanted:
+        raise PipelineError(f"{path}: no {wanted[0]} column (found {', '.join(map(str, frame.columns))}); rerun the "
+                            "stage that writes it")
+    rows = frame[frame["ticker"] == ticker].copy()
+    for name in (*numbers, *optional):
+        if name not in rows.columns:
+            rows[name] = float("nan")
+            continue
+        values = pd.to_numeric(rows[name], errors="coerce")
+        bad = values.isna() & rows[name].notna()
+        if bad.any():
+            row = bad.index[bad][0]
+            raise PipelineError(f"{path}: row {row}: column {name} has {rows[name][row]!r} (expected a number)")
+        rows[name] = values.astype("float64")
+    return rows.reset_index(drop=True)
+
+
 def write_png(figure, path: str | Path) -> None:
     """A matplotlib Figure as a PNG without the version stamp, so the same picture writes the same bytes."""
     with atomic_path(path) as tmp:

@@ -363,7 +363,8 @@ class EvaluateParams(_Section):
 
 class PredictParams(_Section):
     horizon: int = Field(5, ge=1, le=260)
-    coverage: float = Field(0.9, gt=0, lt=1)
+    # Above 0.5: the forecast also has a 50% band (lower_50, upper_50) inside this one.
+    coverage: float = Field(0.9, gt=0.5, lt=1)
     interval_method: Literal["adaptive", "split"] = "adaptive"
     gamma: float = Field(0.02, ge=0, le=1)  # adaptive: step of the working miscoverage level after each scored day
     volatility: Literal["garch", "ewma"] = "garch"  # GARCH(1,1) or RiskMetrics EWMA (0.94), Student-t errors

@@ -23,10 +23,10 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.io import time_text
+from stockpipe.summary import COVERAGE_TOLERANCE, ROLLING_SHORTFALL
 
 FAN_SESSIONS = 120  # closes before the forecast in the fan chart
 ROLLING_DAYS = 250  # the rolling coverage's window, when the test period has at least twice as many days
-COVERAGE_TOLERANCE = 0.02  # the universe picture's band around the target coverage (summary's bound)
 FORECAST = "forecast"
 MISS = "miss"
 ROLLING_COVERAGE = "rolling_coverage"
@@ -56,8 +56,10 @@ def main_ticker(requested: str | None, listed: list[str] | None, available) -> s
     available = set(available)
     if requested is not None:
         if requested not in available:
+            shown = sorted(available)
+            more = ", ..." if len(shown) > 8 else ""
             raise PipelineError(f"params.yaml: plots.ticker: {requested} has no results (not in data.tickers, or "
-                                f"skipped); use one of {', '.join(sorted(available)[:8]) or 'none'}")
+                                f"skipped); use one of {', '.join(shown[:8]) or 'none'}{more}")
         return requested
     first = [ticker for ticker in (listed or []) if ticker in available] or sorted(available)
     return first[0] if first else None
@@ -160,9 +162,12 @@ def calibration_figure(table: pd.DataFrame, ticker: str, coverage: float) -> Fig
     top.set_title(f"{ticker}: test closes in the band forecast the day before")
     top.set_ylabel("close")
     window = rolling_window(len(table))
-    bottom.axhspan(coverage - COVERAGE_TOLERANCE, coverage + COVERAGE_TOLERANCE, color=NAIVE_COLOUR, alpha=0.15,
-                   linewidth=0, label=f"target {coverage:.0%} +- {COVERAGE_TOLERANCE * 100:.0f} points")
-    bottom.axhline(coverage, color=NAIVE_COLOUR, linewidth=1)
+    bottom.axhline(coverage, color=NAIVE_COLOUR, linewidth=1, label=f"target {coverage:.0%}")
+    bottom.axhline(1 - missed.mean(), color=MODEL_COLOUR, linestyle=":", linewidth=1,
+                   label=f"all {len(table)} test days: {1 - missed.mean():.1%}")
+    if window == ROLLING_DAYS:
+        bottom.axhline(coverage - ROLLING_SHORTFALL, color=MISS_COLOUR, linestyle="--", linewidth=1,
+                       label=f"floor for any {ROLLING_DAYS} days in a row (metrics/summary.json's bound)")
     bottom.plot(dates, table[ROLLING_COVERAGE], color=MODEL_COLOUR, label=f"coverage over the last {window} days")
     bottom.set_ylabel("share inside")
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))

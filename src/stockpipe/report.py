@@ -135,12 +135,15 @@ PICTURES = (("fan.png", "What happens next"), ("calibration.png", "Can I trust t
             ("universe.png", "Every ticker's skill and coverage"))
 
 
-def pictures_section(base_url: str, folder: str, differ: bool, artifact_url: str | None = None) -> str:
+def pictures_section(base_url: str, folder: str, differ: bool | None, artifact_url: str | None = None) -> str:
     """The pictures committed with the pull request, embedded from ``base_url`` (e.g. the head commit's raw files),
-    and whether this run drew the same ones (``differ``: its metrics/plots/ changed the committed files)."""
+    and whether this run drew the same ones (``differ``: its metrics/plots/ changed the committed files; None:
+    that could not be checked)."""
     lines = [f"![{caption}]({base_url.rstrip('/')}/{folder.strip('/')}/{name})" for name, caption in PICTURES]
     where = f" ([this run's pictures]({artifact_url}))" if artifact_url else ""
-    if differ:
+    if differ is None:
+        note = f"The pictures committed with the pull request; whether this run drew the same was not checked{where}."
+    elif differ:
         note = (f"These are the pictures committed with the pull request; this run drew different ones{where}: "
                 "commit what `dvc repro` writes to metrics/.")
     else:

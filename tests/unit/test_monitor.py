@@ -367,11 +367,12 @@ def write_batch(folder, batch: int, forecast_text: str, prices: dict[str, pd.Dat
         json.dumps({"scope": "ticker", "tickers": test, "skipped": {}}), encoding="utf-8")
 
 
-def run_monitor(folder) -> subprocess.CompletedProcess:
-    """src/monitor.py run for real in ``folder`` on its batches; history.csv in ``folder`` is read and extended."""
+def run_monitor(folder, plots: str = "") -> subprocess.CompletedProcess:
+    """src/monitor.py run for real in ``folder`` on its batches; history.csv in ``folder`` is read and extended.
+    ``plots``: a plots section of params.yaml."""
     batches = list(range(len(list((folder / "forecast").glob("batch_*.csv")))))
-    (folder / "params.yaml").write_text(f"data:\n  batches: {batches}\nmonitor:\n  window: 20\n  min_scored: 1\n",
-                                        encoding="utf-8")
+    (folder / "params.yaml").write_text(f"data:\n  batches: {batches}\nmonitor:\n  window: 20\n  min_scored: 1\n"
+                                        f"{plots}", encoding="utf-8")
     return subprocess.run([sys.executable, STAGE, "forecast", "features", "evaluate", "--history", "history.csv",
                            "--report", "monitor.json", "--plots", "plots"], cwd=folder, capture_output=True, text=True,
                           env={**os.environ, "STOCKPIPE_PARAMS": "params.yaml"}, timeout=120)
@@ -396,6 +397,31 @@ def test_the_stage_records_predicts_forecast(tmp_path):
     report = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
     assert (report["tickers_monitored"], report["drifting"], list(report["tickers"])) == (1, [], [TICKER])
     assert report["tickers"][TICKER]["forecasts"] == 1
+    # The fan chart: the closes, then the forecast; a file without the 50% band draws the 90% one only.
+    fan = pd.read_csv(tmp_path / "plots" / "fan.csv")
+    assert fan["date"].tolist() == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+    assert fan["upper"].tolist()[2:] == [106.0, 108.0] and fan["upper_50"].isna().tolist() == [True, False, True, True]
+    assert (tmp_path / "plots" / "fan.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_plots_ticker_without_a_forecast_stops_the_stage_before_it_writes_anything(tmp_path):
+    write_batch(tmp_path, 0, "ticker,date,predicted_close\n^GSPC,2024-01-04,103.0\n", {TICKER: up_to("2024-01-03")},
+                {TICKER: TEST})
+
+    result = run_monitor(tmp_path, plots="plots:\n  ticker: MSFT\n")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: params.yaml: plots.ticker: MSFT has no results (not in data.tickers, or skipped); use one of ^GSPC")
+    assert not (tmp_path / "history.csv").exists() and not (tmp_path / "monitor.json").exists()
+
+
+def test_a_band_that_is_not_a_number_is_one_line_naming_the_file_row_and_column(tmp_path):
+    result = run_stage(tmp_path, "ticker,date,predicted_close,lower,upper\n^GSPC,2024-01-04,103.0,low,106.0\n")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "batch_0.csv: row 2: column lower has 'low' (expected a number)")
 
 
 def test_the_stage_monitors_every_ticker_of_every_batch_each_with_its_own_closes(tmp_path):

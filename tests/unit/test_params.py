@@ -557,6 +557,7 @@ def test_significance_and_interval_params_take_their_other_values():
          r"predict\.volatility: Input should be 'garch' or 'ewma' \(got 'arch'; did you mean 'garch'\?\)$"),
         ({"predict": {"volatility": "egarch"}}, r"predict\.volatility: Input should be 'garch' or 'ewma'"),
         ({"predict": {"coverage": 1.0}}, r"predict\.coverage: Input should be less than 1 \(got 1\.0\)$"),
+        ({"predict": {"coverage": 0.5}}, r"predict\.coverage: Input should be greater than 0\.5 \(got 0\.5\)$"),
     ],
 )
 def test_bad_significance_and_interval_settings_name_the_key(raw, message):

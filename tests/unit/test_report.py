@@ -384,6 +384,7 @@ def test_pictures_are_embedded_from_the_pull_requests_commit_and_say_whether_thi
     differ = pictures_section(url + "/", "metrics/plots/", differ=True)
     assert "this run drew different ones: commit what `dvc repro` writes" in differ
     assert "(https://github.com/o/r/raw/abc123/metrics/plots/universe.png)" in differ
+    assert "whether this run drew the same was not checked" in pictures_section(url, "metrics/plots", differ=None)
     report = build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, WINNING, FORECAST, pictures=same)
     assert report.endswith(f"### Pictures\n\n{same}\n")
     assert "### Pictures" not in build_report("origin/main", PARAMS_DIFF, METRICS_DIFF, WINNING, FORECAST)
