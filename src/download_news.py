@@ -30,7 +30,7 @@ from stockpipe.news_sources import API_KEY_VARIABLES, SOURCE_FEEDS, api_key, dat
 from stockpipe.params import SOCIAL_SOURCES, load_params
 from stockpipe.prices import universe
 from stockpipe.social import archive_records, empty_posts, feed_coverage, merge_posts, posts_from_archive
-from stockpipe.social_sources import STOCKTWITS_TOKEN_VARIABLE, fetch_social
+from stockpipe.social_sources import REDDIT_PAUSE_SECONDS, STOCKTWITS_TOKEN_VARIABLE, Pacer, fetch_social
 
 log = logging.getLogger("download_news")
 
@@ -80,6 +80,8 @@ def main() -> None:
             log.warning("stocktwits: up to %d requests for %d tickers; StockTwits serves about 200 an hour to one "
                         "address, so expect HTTP 429 (lower news.social_pages)", pages, len(tickers))
     tables, reports, new_posts = [], {}, 0
+    # Reddit's requests are spaced across every ticker, not only within one.
+    reddit_pacer = Pacer(REDDIT_PAUSE_SECONDS)
     for ticker in tickers:
         frames, counts, errors, social = {}, {}, {}, {}
         failed = set()
@@ -96,7 +98,7 @@ def main() -> None:
                     posts, social[source] = fetch_social(
                         source, session, news_params.base_url.get(source), ticker=ticker, query=news_params.query,
                         subreddits=news_params.subreddits, pages=news_params.social_pages,
-                        token=os.environ.get(STOCKTWITS_TOKEN_VARIABLE, "").strip() or None)
+                        token=os.environ.get(STOCKTWITS_TOKEN_VARIABLE, "").strip() or None, pacer=reddit_pacer)
                 except PipelineError as error:
                     # Recent posts are a supplement: the ticker goes on with its other sources.
                     failed.add(source)

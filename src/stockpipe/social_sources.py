@@ -19,6 +19,7 @@ import html
 import io
 import re
 import time
+import urllib.parse
 from xml.sax import SAXException
 
 import feedparser
@@ -40,6 +41,19 @@ REDDIT_PAUSE_SECONDS = 6.0
 _TAG = re.compile(r"<[^>]*>")
 # Reddit's Atom content ends with "submitted by /u/name [link] [comments]": not the author's words.
 _REDDIT_FOOTER = re.compile(r"submitted by\s+/u/\S+|\[link\]|\[comments\]")
+
+
+class Pacer:
+    """Keeps one provider's requests at least ``seconds`` apart, across every ticker of a run."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        if self.last is not None:
+            time.sleep(max(0.0, self.last + self.seconds - time.monotonic()))
+        self.last = time.monotonic()
 
 
 def stocktwits_symbol(ticker: str) -> str:
@@ -67,6 +81,10 @@ def stocktwits(session: requests.Session, base_url: str, ticker: str, pages: int
     if not symbol:
         raise PipelineError(f"{what}: no StockTwits symbol can be made of the ticker")
     url = f"{base_url}/api/2/streams/symbol/{symbol}.json"
+    host = urllib.parse.urlsplit(base_url)
+    if token and host.scheme != "https" and host.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise PipelineError(f"{what}: {STOCKTWITS_TOKEN_VARIABLE} is set, and news.base_url.stocktwits is not https "
+                            f"({host.scheme}://{host.hostname}): the token would travel in clear; use https")
     params = {"access_token": token} if token else {}
     counts = {"requests": 0, "items": 0, "items_dropped": 0, "more": False}
     messages: list[dict] = []
@@ -128,11 +146,12 @@ def _stocktwits_body(response: requests.Response, what: str, symbol: str) -> dic
 
 
 def reddit(session: requests.Session, base_url: str, ticker: str, query: str | None, subreddits: list[str],
-           pause: float = REDDIT_PAUSE_SECONDS) -> tuple[pd.DataFrame, dict]:
+           pause: float = REDDIT_PAUSE_SECONDS, pacer: Pacer | None = None) -> tuple[pd.DataFrame, dict]:
     """The newest posts of each subreddit that match the ticker's symbol or news.query.
 
     The search is Reddit's keyless Atom feed, newest first, restricted to the subreddit;
-    a post's text is its title and its body, HTML stripped and entities decoded.
+    a post's text is its title and its body, HTML stripped and entities decoded. Requests are
+    ``pause`` seconds apart, or as ``pacer`` spaces them (one pacer for a run's every ticker).
 
     Returns:
         The posts (channel = the subreddit), and counts: requests, items read and dropped.
@@ -143,9 +162,9 @@ def reddit(session: requests.Session, base_url: str, ticker: str, query: str | N
         raise PipelineError(f"{what}: nothing to search for; set news.query (e.g. the company's name)")
     counts = {"requests": 0, "items": 0, "items_dropped": 0}
     frames = []
+    pacer = pacer or Pacer(pause)
     for subreddit in subreddits:
-        if counts["requests"]:
-            time.sleep(pause)
+        pacer.wait()
         where = f"{what} r/{subreddit}"
         params = {"q": " OR ".join(terms), "restrict_sr": "on", "sort": "new"}
         response = fetch(session, f"{base_url}/r/{subreddit}/search.rss", params, where)
@@ -199,11 +218,11 @@ def parse_reddit_atom(response: requests.Response, what: str, ticker: str,
 
 def fetch_social(feed: str, session: requests.Session, base_url: str | None, *, ticker: str, query: str | None,
                  subreddits: list[str], pages: int, token: str | None = None,
-                 pause: float = REDDIT_PAUSE_SECONDS) -> tuple[pd.DataFrame, dict]:
+                 pause: float = REDDIT_PAUSE_SECONDS, pacer: Pacer | None = None) -> tuple[pd.DataFrame, dict]:
     """Posts of one social feed (stocktwits or reddit) for ``ticker``; see ``stocktwits`` and ``reddit``."""
     base = (base_url or DEFAULT_BASE_URLS[feed]).rstrip("/")
     if feed == "stocktwits":
         return stocktwits(session, base, ticker, pages, token=token)
     if feed == "reddit":
-        return reddit(session, base, ticker, query, subreddits, pause=pause)
+        return reddit(session, base, ticker, query, subreddits, pause=pause, pacer=pacer)
     raise PipelineError(f"news: unknown social feed {feed!r} (one of {', '.join(DEFAULT_BASE_URLS)})")

@@ -157,3 +157,21 @@ def test_a_rerun_with_ten_percent_new_posts_scores_only_those():
     assert first["scored"] == 90
     assert second == {"headlines": 100, "distinct": 100, "reused": 90, "scored": 10}
     assert scorer.scored == texts[90:]
+
+
+def test_posts_after_the_close_count_for_the_next_session():
+    # New York's close is 20:00 UTC in summer. Friday 3 July 2026 is a holiday (the 4th is a Saturday).
+    posts = posts_of([
+        (1, "2026-06-30 20:00", "Bullish", "at the close: Tuesday's"),
+        (2, "2026-06-30 20:01", "Bearish", "a minute after: Wednesday's"),
+        (3, "2026-07-02 20:30", "Bullish", "Thursday evening: not Friday (a holiday), Monday's"),
+        (4, "2026-07-04 15:00", None, "Saturday: Monday's"),
+    ])
+
+    daily = daily_social(posts, pd.Series([0.1, -0.2, 0.3, 0.5]), "XNYS")
+
+    assert daily[col.SESSION].dt.strftime("%Y-%m-%d").tolist() == ["2026-06-30", "2026-07-01", "2026-07-06"]
+    assert daily[col.SOCIAL_COUNT].tolist() == [1, 1, 2]
+    assert daily[col.SOCIAL_LABELLED].tolist() == [1, 1, 1]
+    assert daily[col.SOCIAL_BULL_SHARE].tolist() == [1.0, 0.0, 1.0]
+    assert daily[col.SOCIAL_MEAN].tolist() == pytest.approx([0.1, -0.2, 0.4])

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe import social_sources
 from stockpipe.errors import PipelineError
 from stockpipe.http import USER_AGENT, make_session
 from stockpipe.social import daily_social
@@ -213,3 +214,23 @@ def test_reddit_429_then_200(http_server, session):
                             pages=1, pause=0)
 
     assert len(posts) == 2 and len(http_server.requests) == 2
+
+
+def test_reddit_spaces_its_requests_across_tickers_with_one_pacer(http_server, session, monkeypatch):
+    for path in ("/r/stocks/search.rss", "/r/investing/search.rss"):
+        http_server.serve(path, *[Reply(200, REDDIT_ATOM, "application/atom+xml")] * 2)
+    waits = []
+    monkeypatch.setattr(social_sources.time, "sleep", waits.append)
+    pacer = social_sources.Pacer(6.0)
+
+    for ticker in ("AAPL", "MSFT"):
+        reddit(session, http_server.url, ticker, None, ["stocks", "investing"], pacer=pacer)
+
+    # Four requests, three waits: the second ticker's first request waits for the first ticker's last.
+    assert len(http_server.requests) == 4 and len(waits) == 3 and all(0 < wait <= 6.0 for wait in waits)
+
+
+def test_a_stocktwits_token_is_never_sent_in_clear_to_another_host(session):
+    with pytest.raises(PipelineError, match=r"^stocktwits AAPL: STOCKTWITS_ACCESS_TOKEN is set, and "
+                                            r"news\.base_url\.stocktwits is not https \(http://mirror\.example\)"):
+        stocktwits(session, "http://mirror.example", "AAPL", 1, token="secret-token")
