@@ -12,7 +12,6 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe.cleaning import clean_prices
-from stockpipe.errors import PipelineError
 from stockpipe.features import build_features
 from stockpipe.io import read_parquet, run_stage, write_json, write_parquet
 from stockpipe.params import load_params
@@ -32,12 +31,6 @@ def main() -> None:
     params = load_params()
     raw = read_parquet(args.prices)
     sentiment = read_parquet(args.sentiment)
-    if params.data.intraday and not sentiment.empty:
-        # The sentiment stage sums headlines by session; joined to a session's bars it would show each bar the
-        # headlines of the whole day, later ones included. Counting them per bar is not built yet.
-        raise PipelineError(f"{args.sentiment}: headlines are summed by session, which intraday bars "
-                            f"(data.interval {params.data.interval}) cannot use without seeing later headlines; "
-                            "set news.source: none")
     daily = by_ticker(sentiment)
     # A ticker without headlines gets no sentiment rows, in the columns the sentiment stage writes.
     no_news = sentiment.drop(columns=col.TICKER).iloc[:0]

@@ -67,7 +67,8 @@ def main() -> None:
         scores, cache, counts = score_headlines(news[col.HEADLINE], scorer, cache, usable_cores())
         for ticker, rows in news.groupby(col.TICKER, sort=True).groups.items():
             daily[ticker] = daily_sentiment(news.loc[rows].reset_index(drop=True),
-                                            scores.loc[rows].reset_index(drop=True), exchange, sentiment.halflife)
+                                            scores.loc[rows].reset_index(drop=True), exchange, sentiment.halflife,
+                                            params.data.interval)
     if social:
         post_counts = dict.fromkeys(("headlines", "distinct", "scored", "reused"), 0)
         by_ticker = {}
@@ -77,7 +78,8 @@ def main() -> None:
             post_scores, cache, post_counts = score_headlines(texts, scorer, cache, usable_cores())
             for ticker, rows in posts.groupby(col.TICKER, sort=True).groups.items():
                 by_ticker[ticker] = daily_social(posts.loc[rows].reset_index(drop=True),
-                                                 post_scores.loc[rows].reset_index(drop=True), exchange)
+                                                 post_scores.loc[rows].reset_index(drop=True), exchange,
+                                                 params.data.interval)
         for ticker in sorted(set(daily) | set(by_ticker)):
             daily[ticker] = join_posts(daily.get(ticker, empty_daily()), by_ticker.get(ticker, empty_daily_social()))
         log.info("%d posts (%d distinct texts: %d scored, %d from the cache) with %s", post_counts["headlines"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stockpipe.calendar import get_calendar, sessions_after
+from stockpipe.calendar import get_calendar, session_of, sessions_after
 from stockpipe.errors import PipelineError
 
 DAILY = "1d"
@@ -103,6 +103,28 @@ def bars_after(exchange: str, last: pd.Timestamp, count: int, interval: str) -> 
                               count * INTERVAL_MINUTES[interval] // minutes_per_day + count // 4 + 2)
     grid = regular_bars(exchange, pd.Timestamp(last).normalize(), sessions[-1], interval)
     return grid[grid > pd.Timestamp(last)][:count]
+
+
+def bar_of(timestamps: pd.Series, exchange: str, interval: str) -> pd.Series:
+    """The bar whose close each timestamp precedes (its local start), as ``calendar.session_of`` does for sessions.
+
+    A headline or post at 10:07 counts for the 5-minute bar that closes at 10:10, known at that
+    bar's close; one at 10:10 exactly for the same bar; one before the open, after the close, on
+    a weekend or on a holiday for the first bar of the next session. Timestamps must be
+    timezone-aware. ``interval`` 1d gives ``session_of``'s sessions.
+    """
+    sessions = session_of(timestamps, exchange)
+    if interval == DAILY or timestamps.empty:
+        return sessions
+    hours = session_hours(exchange, sessions.min(), sessions.max())
+    opens = pd.Series(hours["open"].reindex(sessions.to_numpy()).to_numpy(), index=timestamps.index)
+    closes = pd.Series(hours["close"].reindex(sessions.to_numpy()).to_numpy(), index=timestamps.index)
+    local = timestamps.dt.tz_convert(exchange_zone(exchange)).dt.tz_localize(None).astype("datetime64[ns]")
+    step = bar_length(interval)
+    last = np.ceil((closes - opens) / step).astype("int64") - 1
+    index = np.ceil((local - opens) / step).astype("int64") - 1
+    index = index.clip(lower=0).where(local > opens, 0).clip(upper=last)
+    return (opens + index * step).rename("session")
 
 
 def in_regular_hours(times: pd.Series, hours: pd.DataFrame) -> pd.Series:

@@ -167,12 +167,12 @@ def calibration_figure(table: pd.DataFrame, ticker: str, coverage: float) -> Fig
                    label=f"all {len(table)} test days: {1 - missed.mean():.1%}")
     if window == ROLLING_DAYS:
         bottom.axhline(coverage - ROLLING_SHORTFALL, color=MISS_COLOUR, linestyle="--", linewidth=1,
-                       label=f"floor for any {ROLLING_DAYS} days in a row (metrics/summary.json's bound)")
+                       label=f"summary's floor for {ROLLING_DAYS} days in a row")
     bottom.plot(dates, table[ROLLING_COVERAGE], color=MODEL_COLOUR, label=f"coverage over the last {window} days")
     bottom.set_ylabel("share inside")
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     # Below the axes, never over the data.
-    figure.legend(loc="outside lower center", ncols=3, frameon=False)
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)
     for axis in (top, bottom):
         axis.grid(alpha=0.3)
     _date_axis(bottom)

@@ -10,7 +10,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from stockpipe import columns as col
-from stockpipe.calendar import get_calendar, session_of
+from stockpipe.bars import DAILY, bar_of
+from stockpipe.calendar import get_calendar
 from stockpipe.lexicons import Scorer
 
 # VADER's authors' thresholds for calling a text positive or negative.
@@ -165,7 +166,8 @@ def decayed_sentiment(sessions: pd.Series, sums: pd.Series, counts: pd.Series, e
         (both its weighted sum and its weight decay by the same factor), which is why a
         session without news can carry the last value forward without inventing one.
     """
-    positions = get_calendar(exchange).sessions.get_indexer(pd.DatetimeIndex(sessions))
+    # Intraday, the keys are bars: each ages with its session (its local date), not bar by bar.
+    positions = get_calendar(exchange).sessions.get_indexer(pd.DatetimeIndex(sessions).normalize())
     decay = 0.5 ** (1.0 / halflife)
     weighted_sum = weight = 0.0
     previous = None
@@ -180,13 +182,15 @@ def decayed_sentiment(sessions: pd.Series, sums: pd.Series, counts: pd.Series, e
     return pd.Series(values, index=sessions.index, name=col.SENTIMENT_DECAYED, dtype="float64")
 
 
-def daily_sentiment(news: pd.DataFrame, compound: pd.Series, exchange: str, halflife: float) -> pd.DataFrame:
+def daily_sentiment(news: pd.DataFrame, compound: pd.Series, exchange: str, halflife: float,
+                    interval: str = DAILY) -> pd.DataFrame:
     """Aggregate scored headlines by the session they count for.
 
     A headline published after a session's close, on a weekend or on a holiday counts
-    for the next session (see ``calendar.session_of``). Sessions without headlines are
-    absent here: no score is made up for them; the features stage decides how the model
-    sees them.
+    for the next session (see ``calendar.session_of``); with an intraday ``interval``, for the
+    bar whose close it precedes (``bars.bar_of``), in the session column. Sessions without
+    headlines are absent here: no score is made up for them; the features stage decides how
+    the model sees them.
 
     Returns:
         One row per session with headlines: news_count, mean compound score, the shares of
@@ -196,7 +200,7 @@ def daily_sentiment(news: pd.DataFrame, compound: pd.Series, exchange: str, half
         return empty_daily()
     scores = compound.to_numpy(dtype="float64")
     frame = pd.DataFrame({
-        col.SESSION: session_of(news[col.TIMESTAMP], exchange).values,
+        col.SESSION: bar_of(news[col.TIMESTAMP], exchange, interval).values,
         col.COMPOUND: scores,
         "positive": scores >= POSITIVE_THRESHOLD,
         "negative": scores <= NEGATIVE_THRESHOLD,

@@ -15,7 +15,7 @@ import re
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.calendar import session_of
+from stockpipe.bars import DAILY, bar_of
 from stockpipe.errors import PipelineError
 
 BULLISH, BEARISH = "Bullish", "Bearish"
@@ -116,8 +116,9 @@ def empty_daily_social() -> pd.DataFrame:
     })
 
 
-def daily_social(posts: pd.DataFrame, compound: pd.Series, exchange: str) -> pd.DataFrame:
-    """Aggregate scored posts by the session they count for (after the close: the next session).
+def daily_social(posts: pd.DataFrame, compound: pd.Series, exchange: str, interval: str = DAILY) -> pd.DataFrame:
+    """Aggregate scored posts by the session they count for (after the close: the next session), or
+    with an intraday ``interval`` by the bar whose close they precede (``bars.bar_of``).
 
     Returns:
         One row per session with posts: social_count, the mean text score (social_mean),
@@ -128,7 +129,7 @@ def daily_social(posts: pd.DataFrame, compound: pd.Series, exchange: str) -> pd.
         return empty_daily_social()
     labels = posts[col.LABEL].astype("string")
     frame = pd.DataFrame({
-        col.SESSION: session_of(posts[col.TIMESTAMP], exchange).values,
+        col.SESSION: bar_of(posts[col.TIMESTAMP], exchange, interval).values,
         col.COMPOUND: compound.to_numpy(dtype="float64"),
         "bullish": (labels == BULLISH).fillna(False).to_numpy(dtype=bool),
         "labelled": labels.isin([BULLISH, BEARISH]).fillna(False).to_numpy(dtype=bool),

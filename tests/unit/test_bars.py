@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.bars import bar_times, bars_after, check_bars, local_times, regular_bars, to_bar_start
+from stockpipe.bars import bar_of, bar_times, bars_after, check_bars, local_times, regular_bars, to_bar_start
 from stockpipe.cleaning import clean_prices
 from stockpipe.errors import PipelineError
-from stockpipe.features import session_features
+from stockpipe.features import build_features, session_features
 from stockpipe.io import parse_time_text, time_text
-from stockpipe.params import CleanParams
+from stockpipe.params import CleanParams, FeaturesParams
 from stockpipe.prices import read_price_csv
+from stockpipe.sentiment import daily_sentiment
 
 KEEP_ALL = CleanParams(ffill_limit=3, max_gap_sessions=10, outlier_zscore=12.0, outlier_action="keep")
 
@@ -168,3 +169,48 @@ def test_session_features_start_over_each_session():
     # The first session has no previous close; the second opened at 104 after closing at 102.
     assert features["overnight_gap"].iloc[:2].isna().all()
     np.testing.assert_allclose(features["overnight_gap"].iloc[2:], np.log([104 / 102] * 2))
+
+
+@pytest.mark.parametrize(("utc", "bar_5m", "bar_1h"), [
+    ("2025-06-02 14:07", "2025-06-02 10:05", "2025-06-02 09:30"),  # 10:07 New York: known at the 10:10 close
+    ("2025-06-02 14:10", "2025-06-02 10:05", "2025-06-02 09:30"),  # at a bar's close: that bar's
+    ("2025-06-02 13:30", "2025-06-02 09:30", "2025-06-02 09:30"),  # at the open
+    ("2025-06-02 11:00", "2025-06-02 09:30", "2025-06-02 09:30"),  # before the open: the first bar
+    ("2025-06-02 20:00", "2025-06-02 15:55", "2025-06-02 15:30"),  # at the close: the last bar
+    ("2025-06-02 20:01", "2025-06-03 09:30", "2025-06-03 09:30"),  # after the close: the next session's first
+    ("2025-06-07 15:00", "2025-06-09 09:30", "2025-06-09 09:30"),  # Saturday: Monday's
+    ("2025-11-28 17:59", "2025-11-28 12:55", "2025-11-28 12:30"),  # the early close at 13:00
+    ("2025-11-28 18:30", "2025-12-01 09:30", "2025-12-01 09:30"),  # after the early close
+])
+def test_a_headline_counts_for_the_bar_whose_close_it_precedes(utc, bar_5m, bar_1h):
+    stamp = pd.Series(pd.to_datetime([utc], utc=True))
+
+    assert bar_of(stamp, "XNYS", "5m").tolist() == [pd.Timestamp(bar_5m)]
+    assert bar_of(stamp, "XNYS", "1h").tolist() == [pd.Timestamp(bar_1h)]
+    assert bar_of(stamp, "XNYS", "1d").tolist() == [pd.Timestamp(utc).normalize() if utc < "2025-06-02 20:01"
+                                                    else pd.Timestamp(bar_1h).normalize()]
+
+
+def test_intraday_headlines_reach_only_the_bars_after_them():
+    """No look-ahead: a bar's sentiment is built from headlines known at its close."""
+    news = pd.DataFrame({col.TIMESTAMP: pd.to_datetime(["2025-06-03 13:40", "2025-06-03 13:52", "2025-06-03 13:53"],
+                                                       utc=True),
+                         col.HEADLINE: ["a", "b", "c"], col.TICKER: "SPY"})
+    daily = daily_sentiment(news, pd.Series([0.5, -0.5, 0.1]), "XNYS", halflife=5.0, interval="5m")
+
+    assert daily[col.SESSION].dt.strftime("%H:%M").tolist() == ["09:35", "09:50"]
+    assert daily[col.NEWS_COUNT].tolist() == [1, 2]
+    # Bars of one session age together: the decayed mean of the second bar is of all three headlines.
+    assert daily[col.SENTIMENT_DECAYED].tolist() == pytest.approx([0.5, 0.1 / 3])
+
+    # Two sessions of 5-minute bars: the overnight gap needs a session before.
+    day = [f"{date} {hour:02d}:{minute:02d}" for date in ("2025-06-02", "2025-06-03") for hour in range(9, 16)
+           for minute in range(0, 60, 5) if "09:30" <= f"{hour:02d}:{minute:02d}" < "16:00"]
+    prices = bars(*day, close=list(100.0 + np.sin(np.arange(len(day)))))
+    prices[col.SESSION] = prices[col.DATE].dt.normalize()
+    features = FeaturesParams(sma_windows=[3], ema_windows=[3], rsi_window=3, macd={"fast": 2, "slow": 3, "signal": 2},
+                              bbands_window=3, atr_window=3, obv_window=3)
+    table, _ = build_features(prices, daily, features)
+    counts = table.set_index(col.DATE)[col.NEWS_COUNT]
+    assert counts[pd.Timestamp("2025-06-03 09:35")] == 1 and counts[pd.Timestamp("2025-06-03 09:45")] == 0
+    assert counts[pd.Timestamp("2025-06-03 09:50")] == 2 and counts.sum() == 3
