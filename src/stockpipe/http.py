@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
@@ -115,7 +116,8 @@ def fetch(session: requests.Session, url: str, params: dict, what: str) -> reque
         # raises its own error there rather than one of requests'.
         raise PipelineError(f"{what}: invalid URL {redact(url)!r} ({redact(_root_cause(error))})") from None
     except requests.exceptions.ConnectionError as error:
-        raise PipelineError(f"{what}: cannot connect ({redact(_root_cause(error))})") from None
+        raise PipelineError(f"{what}: cannot connect to {urllib.parse.urlsplit(url).hostname} "
+                            f"({redact(_connection_problem(error))})") from None
     except requests.exceptions.RequestException as error:
         raise PipelineError(f"{what}: request failed ({redact(_root_cause(error))})") from None
     if response.status_code == 429:
@@ -199,6 +201,17 @@ def alphavantage_key_refused(text: str, what: str) -> str | None:
 
 def looks_like_html(body: str) -> bool:
     return body.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+
+
+def _connection_problem(error: Exception) -> str:
+    """Why a connection failed, in words: a name that does not resolve (no network, most often) or a refusal."""
+    text = str(error)
+    if any(sign in text for sign in ("NameResolutionError", "Failed to resolve", "Name or service not known",
+                                     "Temporary failure in name resolution", "nodename nor servname")):
+        return "the name does not resolve: no network, or a mistyped address"
+    if "Connection refused" in text:
+        return "connection refused: nothing listens at that address and port"
+    return _root_cause(error)
 
 
 def _root_cause(error: Exception) -> str:

@@ -347,6 +347,8 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main`` and turn a PipelineError into one line and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    # urllib3 logs each retry with the raw exception; the stage says what failed in one line instead.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
         main()
     except PipelineError as error:

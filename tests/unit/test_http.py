@@ -36,3 +36,19 @@ def test_alphavantage_error_message_names_a_refused_key(http_server, error_messa
     with pytest.raises(PipelineError, match=expected) as error:
         alphavantage_answer(response, "alphavantage AAPL")
     assert "SECRET42" not in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:9/prices", r"cannot connect to 127\.0\.0\.1 \(connection refused: nothing listens at that "
+                                  r"address and port\)"),
+    ("http://no-such-host.invalid/prices", r"cannot connect to no-such-host\.invalid \(the name does not resolve: no "
+                                           r"network, or a mistyped address\)"),
+])
+def test_a_connection_that_fails_says_why_in_words(url, problem):
+    session = make_session()
+    session.trust_env = False  # a proxy from the environment would answer instead
+    for adapter in session.adapters.values():
+        adapter.max_retries.backoff_factor = 0
+
+    with pytest.raises(PipelineError, match=rf"^stocktwits AAPL: {problem}$"):
+        fetch(session, url, {}, "stocktwits AAPL")
