@@ -76,11 +76,29 @@ def _days(values) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(values))
 
 
-def _date_axis(axis) -> None:
-    """Dates that read at any span: as few labels as fit, each only as precise as it needs to be."""
-    locator = AutoDateLocator(minticks=4, maxticks=8)
-    axis.xaxis.set_major_locator(locator)
-    axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+class _Axis:
+    """Where a picture puts its rows: dates for daily rows; for intraday bars, their positions, so nights and
+    weekends take no room, labelled with the bars' times. ``unit`` names a row in titles and legends."""
+
+    def __init__(self, values):
+        self.dates = _days(values)
+        self.intraday = bool((self.dates != self.dates.normalize()).any())
+        self.x = np.arange(len(self.dates)) if self.intraday else self.dates
+        self.unit = "bar" if self.intraday else "day"
+
+    def label(self, position: int) -> str:
+        return f"{self.dates[position]:%Y-%m-%d %H:%M}" if self.intraday else f"{self.dates[position]:%Y-%m-%d}"
+
+    def format(self, axis) -> None:
+        """Dates that read at any span: as few labels as fit, each only as precise as it needs to be."""
+        if not self.intraday:
+            locator = AutoDateLocator(minticks=4, maxticks=8)
+            axis.xaxis.set_major_locator(locator)
+            axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            return
+        axis.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        axis.xaxis.set_major_formatter(
+            lambda value, _: self.label(int(value)).replace(" ", "\n") if 0 <= value < len(self.dates) else "")
 
 
 def fan_table(dates, closes, forecast: pd.DataFrame, sessions: int = FAN_SESSIONS) -> pd.DataFrame:
@@ -107,23 +125,25 @@ def fan_figure(table: pd.DataFrame, ticker: str, coverage: float) -> Figure:
     """The fan chart of ``fan_table``: closes, the forecast, its 50% and ``coverage`` bands, the last close marked."""
     figure = Figure(figsize=(9, 4.5), layout="constrained")
     axis = figure.add_subplot()
-    dates = _days(table[col.DATE])
+    rows = _Axis(table[col.DATE])
+    x = rows.x
     known = table[col.CLOSE].notna().to_numpy()
     ahead = table[FORECAST].notna().to_numpy()
     last = np.flatnonzero(known)[-1]
-    axis.plot(dates[known], table[col.CLOSE][known], color=CLOSE_COLOUR, linewidth=1.2, label="close")
-    axis.fill_between(dates[ahead], table[col.LOWER][ahead], table[col.UPPER][ahead], color=BAND_COLOUR, alpha=0.3,
+    axis.plot(x[known], table[col.CLOSE][known], color=CLOSE_COLOUR, linewidth=1.2, label="close")
+    axis.fill_between(x[ahead], table[col.LOWER][ahead], table[col.UPPER][ahead], color=BAND_COLOUR, alpha=0.3,
                       linewidth=0, label=f"{coverage:.0%} band")
-    axis.fill_between(dates[ahead], table[col.LOWER_50][ahead], table[col.UPPER_50][ahead], color=BAND_COLOUR,
+    axis.fill_between(x[ahead], table[col.LOWER_50][ahead], table[col.UPPER_50][ahead], color=BAND_COLOUR,
                       alpha=0.6, linewidth=0, label=f"{col.INNER_COVERAGE:.0%} band")
-    axis.plot(dates[ahead], table[FORECAST][ahead], color=MODEL_COLOUR, linestyle="--", marker=".", label="forecast")
-    axis.plot(dates[last], table[col.CLOSE].iloc[last], "o", color=CLOSE_COLOUR,
-              label=f"last close {table[col.CLOSE].iloc[last]:,.2f} ({dates[last]:%Y-%m-%d})")
+    axis.plot(x[ahead], table[FORECAST][ahead], color=MODEL_COLOUR, linestyle="--", marker=".", label="forecast")
+    axis.plot(x[last], table[col.CLOSE].iloc[last], "o", color=CLOSE_COLOUR,
+              label=f"last close {table[col.CLOSE].iloc[last]:,.2f} ({rows.label(last)})")
     steps = int(ahead.sum()) - 1
-    axis.set_title(f"{ticker}: the last {int(known.sum())} sessions and a forecast of the next {steps}")
+    unit = "bars" if rows.intraday else "sessions"
+    axis.set_title(f"{ticker}: the last {int(known.sum())} {unit} and a forecast of the next {steps}")
     axis.set_ylabel("close")
     axis.grid(alpha=0.3)
-    _date_axis(axis)
+    rows.format(axis)
     figure.legend(loc="outside lower center", ncols=5, frameon=False)
     return figure
 
@@ -152,30 +172,31 @@ def calibration_figure(table: pd.DataFrame, ticker: str, coverage: float) -> Fig
     """Above, the test closes in their one-step band with the misses marked; below, the rolling coverage."""
     figure = Figure(figsize=(9, 6), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-    dates = _days(table[col.DATE])
+    rows = _Axis(table[col.DATE])
+    x, unit = rows.x, rows.unit
     missed = table[MISS].to_numpy() == 1
-    top.fill_between(dates, table[col.LOWER], table[col.UPPER], color=BAND_COLOUR, alpha=0.4, linewidth=0,
+    top.fill_between(x, table[col.LOWER], table[col.UPPER], color=BAND_COLOUR, alpha=0.4, linewidth=0,
                      label=f"one-step {coverage:.0%} band")
-    top.plot(dates, table[col.ACTUAL], color=CLOSE_COLOUR, linewidth=0.8, label="close")
-    top.plot(dates[missed], table[col.ACTUAL][missed], "x", color=MISS_COLOUR, markersize=4,
-             label=f"outside the band: {int(missed.sum())} of {len(table)} days ({missed.mean():.1%})")
-    top.set_title(f"{ticker}: test closes in the band forecast the day before")
+    top.plot(x, table[col.ACTUAL], color=CLOSE_COLOUR, linewidth=0.8, label="close")
+    top.plot(x[missed], table[col.ACTUAL][missed], "x", color=MISS_COLOUR, markersize=4,
+             label=f"outside the band: {int(missed.sum())} of {len(table)} {unit}s ({missed.mean():.1%})")
+    top.set_title(f"{ticker}: test closes in the band forecast the {unit} before")
     top.set_ylabel("close")
     window = rolling_window(len(table))
     bottom.axhline(coverage, color=NAIVE_COLOUR, linewidth=1, label=f"target {coverage:.0%}")
     bottom.axhline(1 - missed.mean(), color=MODEL_COLOUR, linestyle=":", linewidth=1,
-                   label=f"all {len(table)} test days: {1 - missed.mean():.1%}")
+                   label=f"all {len(table)} test {unit}s: {1 - missed.mean():.1%}")
     if window == ROLLING_DAYS:
         bottom.axhline(coverage - ROLLING_SHORTFALL, color=MISS_COLOUR, linestyle="--", linewidth=1,
-                       label=f"summary's floor for {ROLLING_DAYS} days in a row")
-    bottom.plot(dates, table[ROLLING_COVERAGE], color=MODEL_COLOUR, label=f"coverage over the last {window} days")
+                       label=f"summary's floor for {ROLLING_DAYS} {unit}s in a row")
+    bottom.plot(x, table[ROLLING_COVERAGE], color=MODEL_COLOUR, label=f"coverage over the last {window} {unit}s")
     bottom.set_ylabel("share inside")
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     # Below the axes, never over the data.
     figure.legend(loc="outside lower center", ncols=2, frameon=False)
     for axis in (top, bottom):
         axis.grid(alpha=0.3)
-    _date_axis(bottom)
+    rows.format(bottom)
     return figure
 
 
@@ -198,16 +219,16 @@ def gain_loss_figure(table: pd.DataFrame, ticker: str, verdict: str) -> Figure:
     """The cumulative squared-error difference over the test days, fold boundaries marked; ``verdict`` in the title."""
     figure = Figure(figsize=(9, 4.5), layout="constrained")
     axis = figure.add_subplot()
-    dates = _days(table[col.DATE])
+    rows = _Axis(table[col.DATE])
     axis.axhline(0, color=NAIVE_COLOUR, linewidth=1)
-    axis.plot(dates, table[CUMULATIVE], color=MODEL_COLOUR, label="sum of (model - naive) squared errors")
-    for number, start in enumerate(dates[table[FOLD_START].to_numpy() == 1]):
+    axis.plot(rows.x, table[CUMULATIVE], color=MODEL_COLOUR, label="sum of (model - naive) squared errors")
+    for number, start in enumerate(rows.x[table[FOLD_START].to_numpy() == 1]):
         axis.axvline(start, color=NAIVE_COLOUR, linestyle=":", label="a new fold's model" if number == 0 else None)
-    axis.set_title(f"{ticker}: the model {verdict}\nup: days the model loses to naive; down: days it gains",
-                   fontsize="medium")
+    axis.set_title(f"{ticker}: the model {verdict}\nup: {rows.unit}s the model loses to naive; down: {rows.unit}s "
+                   "it gains", fontsize="medium")
     axis.set_ylabel("cumulative squared error (price units squared)")
     axis.grid(alpha=0.3)
-    _date_axis(axis)
+    rows.format(axis)
     figure.legend(loc="outside lower center", ncols=2, frameon=False)
     return figure
 
