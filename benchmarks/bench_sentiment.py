@@ -31,7 +31,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from stockpipe.io import usable_cores  # noqa: E402
+from stockpipe.adapters.io import usable_cores  # noqa: E402
 from stockpipe.lexicons import make_scorer  # noqa: E402
 from stockpipe.sentiment import score_headlines  # noqa: E402
 from stockpipe.vader import nltk_analyzer  # noqa: E402

@@ -6,13 +6,13 @@ Prints, from one process:
   and at the shape of one LSTM step of the textbook model (a batch of 64 by a 100 x 200 matrix);
 - the arithmetic of training on one textbook window (two LSTM(50) layers over 60 steps, forward
   and backward), counted from the layer sizes;
-- the train stage's path (stockpipe.model.build_model, fused kernel) on the textbook's windows at
+- the train stage's path (stockpipe.adapters.model.build_model, fused kernel) on the textbook's windows at
   batch 64 and 256, and the rate of arithmetic that throughput implies;
 - where the fused kernel's time goes, on one shard of SHARD windows: its forward and backward pass
   with the second layer's inputs and with none (the recurrent half alone), beside the three
   whole-sequence matrix products that would take the input half out of its loop.
 
-With --one-core TensorFlow runs with the train stage's threads (stockpipe.model.configure_threads:
+With --one-core TensorFlow runs with the train stage's threads (stockpipe.adapters.model.configure_threads:
 one thread per operation, one operation per core), so the matrix products run on one core and
 the train stage's path runs as in the train stage.
 
@@ -31,7 +31,7 @@ import tensorflow as tf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from stockpipe.model import batches, build_model, configure_threads  # noqa: E402
+from stockpipe.adapters.model import batches, build_model, configure_threads  # noqa: E402
 from textbook_lstm import DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare  # noqa: E402
 
 STEP_BATCH = 64

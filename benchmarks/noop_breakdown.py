@@ -7,7 +7,7 @@ working tree, each with less declared in dvc.yaml, and runs `dvc repro` with not
 - pipeline: the working tree as it is;
 - without foreach: the `foreach` templates removed (`refresh`, `ticker_data`, `ticker_model`: with
   the default params they make no stage, but DVC still resolves their `${...}`, importing pyparsing);
-- and without module deps: the `src/stockpipe/*.py` entries removed from every stage's deps;
+- and without module deps: the `src/stockpipe/` module entries removed from every stage's deps;
 - and without params: every stage's params removed;
 - eleven trivial stages: a chain of eleven one-line stages, DVC's cost for the stage count alone;
 - toy: bench_pipeline.py's two-stage project.

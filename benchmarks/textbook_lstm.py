@@ -34,7 +34,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 # The metric function is the pipeline's own; src/ is not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from stockpipe.io import parquet_frame  # noqa: E402
+from stockpipe.adapters.io import parquet_frame  # noqa: E402
 from stockpipe.metrics import forecast_metrics  # noqa: E402
 
 WINDOW = 60

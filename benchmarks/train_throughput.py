@@ -6,14 +6,14 @@ Dense(1), Adam, MSE), each in a process of its own, set up as its own script run
 
 - textbook: keras.layers.LSTM, batch 32, plain model.fit, TensorFlow's default threads (the
   tutorial recipe);
-- pipeline: stockpipe.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size,
-  fed by stockpipe.model.batches, with the train stage's threads (configure_threads).
+- pipeline: stockpipe.adapters.model.build_model (FusedLSTM on CPU) at params.yaml's train.batch_size,
+  fed by stockpipe.adapters.model.batches, with the train stage's threads (configure_threads).
 
 Each process fits one untimed epoch (graph tracing); then ROUNDS rounds of one timed epoch
 each, textbook then pipeline, one process at a time while the other waits, so that a change in
 the machine's load falls on both alike. Prints one JSON line: windows, timed epochs per model,
 each side's median windows per second, the median of the rounds' ratios, the device and the
-recurrent kernels each side's training step ran (stockpipe.model.recurrent_kernels: "fused
+recurrent kernels each side's training step ran (stockpipe.adapters.model.recurrent_kernels: "fused
 BlockLSTM" on a CPU, "cuDNN" on a GPU, "per-step loop" for Keras' own CPU path). On a GPU both
 processes share it, each taking memory as it needs it.
 
@@ -44,8 +44,8 @@ def serve(side: str, prices: str, predictions: str, params: str) -> None:
     import tensorflow as tf
     import yaml
 
-    from stockpipe.io import usable_cores
-    from stockpipe.model import batches, build_model, configure_threads, recurrent_kernels
+    from stockpipe.adapters.io import usable_cores
+    from stockpipe.adapters.model import batches, build_model, configure_threads, recurrent_kernels
     from textbook_lstm import BATCH_SIZE, DROPOUT_RATE, UNITS, WINDOW, make_windows, prepare
     from textbook_lstm import build_model as build_textbook_model
 

@@ -19,8 +19,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from stockpipe import columns as col  # noqa: E402
+from stockpipe.adapters.io import run_stage, write_csv  # noqa: E402
 from stockpipe.errors import PipelineError  # noqa: E402
-from stockpipe.io import run_stage, write_csv  # noqa: E402
 from stockpipe.monitor import (  # noqa: E402
     empty_history,
     history_from_csv,

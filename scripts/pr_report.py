@@ -17,8 +17,8 @@ import yaml
 # `python scripts/pr_report.py` puts only scripts/ on sys.path, so src/ is added by hand.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from stockpipe.adapters.io import batch_files, read_json_object, run_stage  # noqa: E402
 from stockpipe.errors import PipelineError  # noqa: E402
-from stockpipe.io import batch_files, read_json_object, run_stage  # noqa: E402
 from stockpipe.report import build_report, pictures_section  # noqa: E402
 
 log = logging.getLogger("pr_report")

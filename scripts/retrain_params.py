@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedSeq
 # As in scripts/pr_report.py: the stockpipe package lives in src/ and is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from stockpipe.io import atomic_path, run_stage  # noqa: E402
+from stockpipe.adapters.io import atomic_path, run_stage  # noqa: E402
 from stockpipe.params import LIVE_PRICE_SOURCES, load_params, parse_params  # noqa: E402
 
 log = logging.getLogger("retrain_params")

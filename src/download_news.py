@@ -22,15 +22,15 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.http import make_session
+from stockpipe.adapters.io import atomic_path, run_stage, write_json, write_parquet
+from stockpipe.adapters.news_sources import API_KEY_VARIABLES, SOURCE_FEEDS, api_key, date_window, fetch_feed
+from stockpipe.adapters.social_sources import REDDIT_PAUSE_SECONDS, STOCKTWITS_TOKEN_VARIABLE, Pacer, fetch_social
 from stockpipe.errors import PipelineError
-from stockpipe.http import make_session
-from stockpipe.io import atomic_path, run_stage, write_json, write_parquet
 from stockpipe.news import combine_news, coverage, empty_news, news_for, read_news_csv
-from stockpipe.news_sources import API_KEY_VARIABLES, SOURCE_FEEDS, api_key, date_window, fetch_feed
 from stockpipe.params import SOCIAL_SOURCES, load_params
 from stockpipe.prices import universe
 from stockpipe.social import archive_records, empty_posts, feed_coverage, merge_posts, posts_from_archive
-from stockpipe.social_sources import REDDIT_PAUSE_SECONDS, STOCKTWITS_TOKEN_VARIABLE, Pacer, fetch_social
 
 log = logging.getLogger("download_news")
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.http import make_session
+from stockpipe.adapters.io import atomic_dir, batch_file, read_parquet, run_stage, write_parquet
+from stockpipe.adapters.sources import API_KEY_VARIABLES, LIVE_SOURCES, download
 from stockpipe.bars import bar_times
 from stockpipe.errors import PipelineError
-from stockpipe.http import make_session
-from stockpipe.io import atomic_dir, batch_file, read_parquet, run_stage, write_parquet
 from stockpipe.params import load_params
 from stockpipe.prices import filter_range, load_sample, read_price_csv, universe
-from stockpipe.sources import API_KEY_VARIABLES, LIVE_SOURCES, download
 from stockpipe.universe import batch_members, by_ticker, long_table, run_each
 
 log = logging.getLogger("download_prices")

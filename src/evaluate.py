@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.inference import load_forecaster, read_trained
+from stockpipe.adapters.io import read_json_object, read_parquet, run_stage, write_csv, write_json
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of, ticker_dirs
+from stockpipe.columns import time_text
 from stockpipe.errors import PipelineError
-from stockpipe.inference import load_forecaster, read_trained
-from stockpipe.io import read_parquet, run_stage, time_text, write_csv, write_json
 from stockpipe.metrics import check_ma_window_fits, verdict_words
 from stockpipe.params import load_params
 from stockpipe.scoring import FoldPredictions, backtest_metrics, fold_intervals, one_step_band
@@ -31,7 +32,7 @@ PREDICTION_COLUMNS = [col.DATE, col.ACTUAL, col.PREDICTED, col.NAIVE, col.FOLD, 
 def predict_fold(table: pd.DataFrame, fold: Fold, seeds: list[int], model_dir: Path, spec_dir: Path,
                  last: bool) -> FoldPredictions:
     """One fold's predictions of its test block and validation rows, every seed's."""
-    spec = ModelSpec.read(spec_file(spec_dir, fold.number, last))
+    spec = ModelSpec.from_dict(read_json_object(spec_file(spec_dir, fold.number, last)))
     test_rows = target_rows(fold.val_stop, fold.test_stop, spec.window)
     val_rows = target_rows(fold.train_stop, fold.val_stop, spec.window)
     test, val = {}, {}

@@ -12,8 +12,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe import plots
-from stockpipe.errors import PipelineError
-from stockpipe.io import (
+from stockpipe.adapters.io import (
     batch_file,
     batch_files,
     read_csv_table,
@@ -25,6 +24,7 @@ from stockpipe.io import (
     write_json,
     write_png,
 )
+from stockpipe.errors import PipelineError
 from stockpipe.monitor import (
     empty_history,
     forecast_from_csv,

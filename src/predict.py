@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.inference import load_forecaster, read_trained
+from stockpipe.adapters.io import read_json_object, read_parquet, run_stage, write_csv
 from stockpipe.backtest import model_file, seed_values, spec_file, ticker_dirs
 from stockpipe.bars import bars_after
 from stockpipe.calendar import sessions_after
+from stockpipe.columns import time_text
 from stockpipe.forecast import recursive_forecast
-from stockpipe.inference import load_forecaster, read_trained
 from stockpipe.intervals import band, one_step_intervals
-from stockpipe.io import read_parquet, run_stage, time_text, write_csv
 from stockpipe.params import load_params
 from stockpipe.scoring import ensemble
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing
@@ -30,7 +31,7 @@ def forecast_ticker(table: pd.DataFrame, params, model_dir: Path, spec_dir: Path
     Its intervals are calibrated as the evaluate stage's: on the validation rows, then, with
     predict.interval_method adaptive, updated day by day through every later row up to the last.
     """
-    spec = ModelSpec.read(spec_file(spec_dir, 0, last=True))
+    spec = ModelSpec.from_dict(read_json_object(spec_file(spec_dir, 0, last=True)))
     seeds = seed_values(params.seed, params.train.seeds)
     # The last fold's models: the shipped one (its first seed, model.keras) and its other seeds.
     forecasters = [load_forecaster(model_file(model_dir, params.evaluate.folds, seed, shipped=seed == seeds[0]))

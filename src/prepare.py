@@ -11,9 +11,9 @@ import logging
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import read_parquet, run_stage, write_json, write_parquet
 from stockpipe.cleaning import clean_prices
 from stockpipe.features import build_features
-from stockpipe.io import read_parquet, run_stage, write_json, write_parquet
 from stockpipe.params import load_params
 from stockpipe.splitting import chronological_split
 from stockpipe.universe import by_ticker, long_table, run_each, skips_failing

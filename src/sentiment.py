@@ -18,7 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.io import atomic_dir, batch_file, parquet_frame, read_parquet, run_stage, usable_cores, write_parquet
+from stockpipe.adapters.io import (
+    atomic_dir,
+    batch_file,
+    parquet_frame,
+    read_parquet,
+    run_stage,
+    usable_cores,
+    write_parquet,
+)
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params
 from stockpipe.sentiment import daily_sentiment, empty_cache, empty_daily, score_headlines

@@ -12,7 +12,7 @@ import pandas as pd
 
 from stockpipe import columns as col
 from stockpipe import plots
-from stockpipe.io import (
+from stockpipe.adapters.io import (
     atomic_path,
     batch_file,
     batch_files,

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import atomic_dir, read_parquet, run_stage, write_json
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
-from stockpipe.io import atomic_dir, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
@@ -27,7 +27,7 @@ log = logging.getLogger("train")
 
 def train_ticker(ticker: str, table, params, model_dir: Path) -> dict:
     """Every fold's and seed's model of one ticker into ``model_dir``; returns each model's validation losses."""
-    from stockpipe.model import train_and_save
+    from stockpipe.adapters.model import train_and_save
     model_params, train_params = params.model, params.train
     folds = walk_forward_folds(*split_sizes_of(table), params.evaluate.folds)
     check_window_fits(model_params.window, folds[0].train_stop)
@@ -74,7 +74,7 @@ def main() -> None:
             return
         # Imported here: TensorFlow takes seconds to import, and with model.scope global or an
         # empty batch this stage has no use for it.
-        from stockpipe.model import configure_threads, model_from_params, recurrent_kernels
+        from stockpipe.adapters.model import configure_threads, model_from_params, recurrent_kernels
 
         configure_threads()
         # Says why a run is slow: options such as recurrent_dropout rule out the fast kernels.

@@ -16,9 +16,9 @@ import os
 import numpy as np
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import atomic_dir, batch_files, read_parquet, run_stage, write_json
 from stockpipe.backtest import model_file, seed_values, spec_file, split_sizes_of
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_dir, batch_files, read_parquet, run_stage, write_json
 from stockpipe.params import load_params
 from stockpipe.splitting import walk_forward_folds
 from stockpipe.universe import by_ticker, run_each, skips_failing
@@ -45,7 +45,7 @@ def main() -> None:
         # Imported here: TensorFlow takes seconds to import, and with model.scope ticker this stage has no use for it.
         from dvclive import Live
 
-        from stockpipe.model import (
+        from stockpipe.adapters.model import (
             configure_threads,
             live_callback,
             model_from_params,

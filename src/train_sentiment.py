@@ -11,8 +11,8 @@ import hashlib
 import logging
 from pathlib import Path
 
+from stockpipe.adapters.io import atomic_path, run_stage, write_json
 from stockpipe.errors import PipelineError
-from stockpipe.io import atomic_path, run_stage, write_json
 from stockpipe.learned import LearnedScorer, fit, model_bytes, read_corpus
 from stockpipe.lexicons import make_scorer
 from stockpipe.params import load_params

@@ -1,4 +1,6 @@
-"""Column names used across stages, defined once."""
+"""Column names used across stages, defined once, and how a date column is written as text."""
+
+import pandas as pd
 
 DATE = "date"
 OPEN = "open"
@@ -62,3 +64,16 @@ FORECAST_MADE_ON = "forecast_made_on"  # the last data date, whose close the for
 STEP = "step"  # 1 for the first session after forecast_made_on
 # The ticker comes first: a forecast is only ever scored and summed up with its own ticker's rows.
 HISTORY_COLUMNS = [TICKER, FORECAST_MADE_ON, DATE, STEP, PREDICTED_CLOSE, ACTUAL, NAIVE]
+
+
+def time_text(values) -> pd.Index:
+    """Dates as files hold them: YYYY-MM-DD for a midnight (a daily row), YYYY-MM-DD HH:MM for any other time
+    (an intraday bar's exchange-local start)."""
+    times = pd.DatetimeIndex(values)
+    return pd.Index(times.strftime("%Y-%m-%d %H:%M")).where(times != times.normalize(), times.strftime("%Y-%m-%d"))
+
+
+def parse_time_text(text: pd.Series) -> pd.Series:
+    """``time_text``'s values read back (NaT where a value is neither shape)."""
+    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    return parsed.fillna(pd.to_datetime(text, format="%Y-%m-%d %H:%M", errors="coerce")).astype("datetime64[ns]")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
-from stockpipe.io import parse_time_text, time_text
+from stockpipe.columns import parse_time_text, time_text
 from stockpipe.metrics import forecast_metrics
 from stockpipe.params import TICKER_PATTERN
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import read_csv_table
 from stockpipe.calendar import session_of
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_csv_table
 from stockpipe.prices import slashed_order
 
 _TIME_NAMES = ["timestamp", "datetime", "time", "date", "published", "publishedat", "published_at"]

@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from stockpipe import columns as col
+from stockpipe.columns import time_text
 from stockpipe.errors import PipelineError
-from stockpipe.io import time_text
 from stockpipe.summary import COVERAGE_TOLERANCE, ROLLING_SHORTFALL
 
 FAN_SESSIONS = 120  # closes before the forecast in the fan chart

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import read_csv_table
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_csv_table
 from stockpipe.params import TICKER_MAX_LENGTH, TICKER_PATTERN
 
 # Header spellings seen in real exports, lower-cased with spaces and underscores removed.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,6 @@ import pandas as pd
 from stockpipe import columns as col
 from stockpipe.errors import PipelineError
 from stockpipe.features import feature_columns
-from stockpipe.io import read_json_object
 
 
 @dataclass(frozen=True)
@@ -162,11 +160,6 @@ class ModelSpec:
         return cls(inputs=list(data["inputs"]), target=data["target"], window=int(data["window"]),
                    scaler=Scaler.from_dict(data["features"]), target_scaler=Scaler.from_dict(data["target_scaler"]),
                    train_stop=int(data.get("train_stop", 0)), val_stop=int(data.get("val_stop", 0)))
-
-    @classmethod
-    def read(cls, path: str | Path) -> ModelSpec:
-        """The spec the train stage wrote (scaler.json)."""
-        return cls.from_dict(read_json_object(path))
 
     def to_dict(self) -> dict:
         return {"inputs": self.inputs, "target": self.target, "window": self.window,

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from stockpipe.prices import load_sample
 from tests.pipeline.conftest import TINY_PARAMS, copy_project
 

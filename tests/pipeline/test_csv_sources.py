@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project
 
 # Each stage's file of batch 0, and each ticker's rows in it.

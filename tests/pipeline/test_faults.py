@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from stockpipe.inference import load_forecaster
-from stockpipe.io import read_parquet, write_parquet
+from stockpipe.adapters.inference import load_forecaster
+from stockpipe.adapters.io import read_parquet, write_parquet
 from tests.pipeline.conftest import BIN, stages_run
 
 pytestmark = pytest.mark.pipeline

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from tests.http_server import NO_PROXY, LocalServer, Reply
 from tests.news_formats import GOOGLE_RSS, YAHOO_RSS, article, finnhub_item
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run

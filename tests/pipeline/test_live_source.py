@@ -6,7 +6,7 @@ import uuid
 import pandas as pd
 import pytest
 
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from stockpipe.prices import load_sample
 from tests import provider_formats as fmt
 from tests.http_server import NO_PROXY, LocalServer, Reply

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run
 
 pytestmark = pytest.mark.pipeline

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from stockpipe import columns as col
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from stockpipe.social import text_for_scoring
 from tests.http_server import NO_PROXY, LocalServer, Reply
 from tests.pipeline.conftest import TINY_PARAMS, copy_project, stages_run

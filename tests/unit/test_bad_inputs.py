@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import MAX_CSV_BYTES, read_csv_table
 from stockpipe.cleaning import clean_prices
 from stockpipe.errors import PipelineError
-from stockpipe.io import MAX_CSV_BYTES, read_csv_table
 from stockpipe.metrics import check_ma_window_fits
 from stockpipe.news import read_news_csv
 from stockpipe.params import CleanParams, Params, load_params, parse_params

@@ -9,9 +9,9 @@ import pytest
 from stockpipe import columns as col
 from stockpipe.bars import bar_of, bar_times, bars_after, check_bars, local_times, regular_bars, to_bar_start
 from stockpipe.cleaning import clean_prices
+from stockpipe.columns import parse_time_text, time_text
 from stockpipe.errors import PipelineError
 from stockpipe.features import build_features, session_features
-from stockpipe.io import parse_time_text, time_text
 from stockpipe.params import CleanParams, FeaturesParams
 from stockpipe.prices import read_price_csv
 from stockpipe.sentiment import daily_sentiment

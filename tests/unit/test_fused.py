@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 import stockpipe
-from stockpipe.fused import check_internals
+from stockpipe.adapters.fused import check_internals
 
 # Training as the train stage does it (threads configured first), on windows with a last batch that
 # does not divide into the shards, so the padding path runs too.
 TRAIN = """
 import sys
 import numpy as np
-from stockpipe.model import configure_threads, train_and_save
+from stockpipe.adapters.model import configure_threads, train_and_save
 from stockpipe.params import parse_params
 configure_threads()
 rng = np.random.default_rng(0)
@@ -50,7 +50,7 @@ def test_plain_keras_layers_only_when_fused_is_off(layer):
     """build_model(fused=False) uses public Keras layers: nothing of this module's internals."""
     import keras
 
-    from stockpipe.model import build_model
+    from stockpipe.adapters.model import build_model
 
     model = build_model(window=3, n_features=2, layers=1, units=4, dropout_rate=0.2, learning_rate=0.01, fused=False)
     kinds = {type(item) for item in model.layers if layer.lower() in item.name}

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from stockpipe.adapters.http import alphavantage_answer, fetch, hiding_key, make_session
 from stockpipe.errors import PipelineError
-from stockpipe.http import alphavantage_answer, fetch, hiding_key, make_session
 from tests.http_server import Reply
 
 

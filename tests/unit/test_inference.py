@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe.adapters.inference import load_forecaster, read_trained
+from stockpipe.adapters.model import build_model, load_model, predict, save_model
 from stockpipe.errors import PipelineError
-from stockpipe.inference import load_forecaster, read_trained
-from stockpipe.model import build_model, load_model, predict, save_model
 from stockpipe.windows import ModelSpec, fold_arrays, predict_prices, target_rows
 
 ARCHITECTURES = [

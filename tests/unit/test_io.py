@@ -11,8 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stockpipe.errors import PipelineError
-from stockpipe.io import (
+from stockpipe.adapters.io import (
     atomic_dir,
     atomic_path,
     batch_file,
@@ -23,6 +22,7 @@ from stockpipe.io import (
     write_json,
     write_parquet,
 )
+from stockpipe.errors import PipelineError
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -68,7 +68,7 @@ def test_reading_parquet_starts_no_native_thread(tmp_path):
     path = tmp_path / "prices.parquet"
     write_parquet(pd.DataFrame({"date": pd.date_range("2020-01-01", periods=5000), "close": 1.0}), path)
     script = ("import os, sys\n"
-              "from stockpipe.io import read_parquet\n"
+              "from stockpipe.adapters.io import read_parquet\n"
               "before = len(os.listdir('/proc/self/task'))\n"
               "assert len(read_parquet(sys.argv[1])) == 5000\n"
               "print(before, len(os.listdir('/proc/self/task')))\n")
@@ -224,7 +224,8 @@ def test_importing_the_package_changes_no_environment_variable():
     import stockpipe
 
     folder = Path(stockpipe.__file__).parent
-    modules = sorted(f"stockpipe.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__")
+    modules = sorted(".".join(("stockpipe", *path.relative_to(folder).with_suffix("").parts))
+                     for path in [*folder.glob("*.py"), *folder.glob("adapters/*.py")] if path.stem != "__init__")
     script = ("import os, importlib, sys, tensorflow, h5py; before = dict(os.environ); "
               f"[importlib.import_module(name) for name in {modules!r}]; "
               "sys.exit(sorted(set(os.environ.items()) ^ set(before.items())) or 0)")

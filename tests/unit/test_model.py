@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from dvclive import Live
 
-from stockpipe.model import (
+from stockpipe.adapters.model import (
     batches,
     build_model,
     fit_model,
@@ -254,7 +254,7 @@ def test_fused_lstm_outputs_and_gradients_match_keras_lstm(layers, bidirectional
 def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, shards, batch):
     """Whatever the shard count, and for batches that do not divide by it (padded with windows
     whose gradient must be exactly zero: the kernel's own gradient for an empty batch is garbage)."""
-    from stockpipe import fused as fused_module
+    from stockpipe.adapters import fused as fused_module
 
     monkeypatch.setattr(fused_module, "SHARDS", shards)
     fused, plain, inputs, targets = _twin_models(2)
@@ -270,7 +270,7 @@ def test_batch_shards_give_the_gradients_of_one_kernel(monkeypatch, shards, batc
     ({"layers": 0}, []),
 ])
 def test_recurrent_kernels_name_the_path_a_training_step_takes_on_a_cpu(options, kernels):
-    from stockpipe.model import recurrent_kernels
+    from stockpipe.adapters.model import recurrent_kernels
 
     model = build_model(**{"window": WINDOW, "n_features": N_FEATURES, "layers": 2, "units": 4, "dropout_rate": 0.2,
                            "learning_rate": 0.01, **options})
@@ -278,7 +278,7 @@ def test_recurrent_kernels_name_the_path_a_training_step_takes_on_a_cpu(options,
 
 
 def test_recurrent_kernels_trace_without_touching_weights_or_random_state():
-    from stockpipe.model import recurrent_kernels
+    from stockpipe.adapters.model import recurrent_kernels
 
     x, y = tiny_data()
     trained = []
@@ -309,7 +309,7 @@ def test_saved_model_holds_plain_keras_lstm_layers(tmp_path):
 def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(monkeypatch, shards, batch):
     import tensorflow as tf
 
-    from stockpipe import fused
+    from stockpipe.adapters import fused
 
     monkeypatch.setattr(fused, "SHARDS", shards)
     layer = fused.ShardedDropout(0.2, seed=1)
@@ -335,7 +335,7 @@ def test_sharded_dropout_drops_at_the_rate_and_passes_the_mask_to_the_gradient(m
 def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
     import tensorflow as tf
 
-    from stockpipe.fused import ShardedDropout
+    from stockpipe.adapters.fused import ShardedDropout
 
     inputs = tf.ones([64, 10, 4])
     first, again, other = ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=7), ShardedDropout(0.3, seed=8)
@@ -349,7 +349,7 @@ def test_sharded_dropout_masks_repeat_with_the_seed_and_change_every_step():
 def test_sharded_dropout_draws_one_mask_for_the_whole_batch_on_a_gpu(monkeypatch):
     import tensorflow as tf
 
-    from stockpipe import fused
+    from stockpipe.adapters import fused
 
     monkeypatch.setattr(fused, "SHARDS", 16)
     draws = {}
@@ -372,9 +372,9 @@ def test_configure_threads_runs_one_thread_per_operation_one_operation_per_core(
     from pathlib import Path
 
     import stockpipe
-    from stockpipe.io import usable_cores
+    from stockpipe.adapters.io import usable_cores
 
-    script = ("import tensorflow as tf; from stockpipe.model import configure_threads; configure_threads(); "
+    script = ("import tensorflow as tf; from stockpipe.adapters.model import configure_threads; configure_threads(); "
               "tf.constant(1.0) + 1; t = tf.config.threading; "
               "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())")
     # A process of its own: the settings must come before TensorFlow runs anything.

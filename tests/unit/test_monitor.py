@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockpipe.io import read_csv_table, write_parquet
+from stockpipe.adapters.io import read_csv_table, write_parquet
 from stockpipe.monitor import (
     empty_history,
     forecast_from_csv,

@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe import news_sources
-from stockpipe.errors import PipelineError
-from stockpipe.http import make_session
-from stockpipe.news_sources import (
+from stockpipe.adapters import news_sources
+from stockpipe.adapters.http import make_session
+from stockpipe.adapters.news_sources import (
     alphavantage,
     api_key,
     date_window,
@@ -24,6 +23,7 @@ from stockpipe.news_sources import (
     split_publisher,
     yahoo_finance,
 )
+from stockpipe.errors import PipelineError
 from tests.http_server import Reply
 from tests.news_formats import GOOGLE_RSS, HTML_PAGE, YAHOO_RSS, article, av_item, finnhub_item
 

@@ -10,8 +10,8 @@ from matplotlib.image import imread
 
 from stockpipe import columns as col
 from stockpipe import plots
+from stockpipe.adapters.io import write_csv, write_png
 from stockpipe.errors import PipelineError
-from stockpipe.io import write_csv, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
 DATES = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"]

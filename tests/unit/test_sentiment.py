@@ -14,7 +14,7 @@ import pytest
 
 from stockpipe import columns as col
 from stockpipe import sentiment
-from stockpipe.io import read_parquet
+from stockpipe.adapters.io import read_parquet
 from stockpipe.learned import LearnedScorer
 from stockpipe.news import empty_news, parse_timestamps
 from stockpipe.sentiment import (

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
-from stockpipe import social_sources
+from stockpipe.adapters import social_sources
+from stockpipe.adapters.http import USER_AGENT, make_session
+from stockpipe.adapters.social_sources import fetch_social, reddit, stocktwits, stocktwits_symbol
 from stockpipe.errors import PipelineError
-from stockpipe.http import USER_AGENT, make_session
 from stockpipe.social import daily_social
-from stockpipe.social_sources import fetch_social, reddit, stocktwits, stocktwits_symbol
 from tests.http_server import Reply
 from tests.news_formats import HTML_PAGE
 from tests.social_formats import (

@@ -7,11 +7,11 @@ import logging
 import pandas as pd
 import pytest
 
-from stockpipe import http
+from stockpipe.adapters import http
+from stockpipe.adapters.http import make_session
+from stockpipe.adapters.sources import LIVE_SOURCES, alphavantage_prices, download, stooq_prices, yahoo_prices
 from stockpipe.errors import PipelineError
-from stockpipe.http import make_session
 from stockpipe.prices import load_sample
-from stockpipe.sources import LIVE_SOURCES, alphavantage_prices, download, stooq_prices, yahoo_prices
 from tests import provider_formats as fmt
 from tests.http_server import Reply
 
@@ -533,7 +533,7 @@ def test_yahoo_intraday_bars_are_exchange_local_starts(http_server, session, sha
 
 def test_yahoo_intraday_start_is_moved_within_what_yahoo_keeps(http_server, session, shared_data, caplog):
     http_server.serve("/v8/finance/chart/AAPL", json_reply(intraday_chart(shared_data, ["2025-02-03 09:30"], [1.0])))
-    with caplog.at_level(logging.INFO, logger="stockpipe.sources"):
+    with caplog.at_level(logging.INFO, logger="stockpipe.adapters.sources"):
         yahoo_prices(session, http_server.url, "AAPL", "2024-01-01", adjusted=True, today=datetime.date(2025, 2, 4),
                      interval="5m")
     earliest = datetime.date(2025, 2, 4) - datetime.timedelta(days=59)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from stockpipe import columns as col
+from stockpipe.adapters.io import read_parquet, write_parquet
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_parquet, write_parquet
 from stockpipe.universe import batch_members, batch_of, by_ticker, long_table, run_each, skips_failing
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from stockpipe.adapters.io import read_json_object
 from stockpipe.errors import PipelineError
-from stockpipe.io import read_json_object
 
 _ACTIVATIONS = {
     "linear": lambda values: values,

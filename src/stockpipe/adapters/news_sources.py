@@ -29,8 +29,7 @@ import requests
 from tqdm import tqdm
 
 from stockpipe import columns as col
-from stockpipe.errors import PipelineError
-from stockpipe.http import (
+from stockpipe.adapters.http import (
     ALPHAVANTAGE_KEY_VARIABLE,
     alphavantage_answer,
     alphavantage_key_refused,
@@ -40,6 +39,7 @@ from stockpipe.http import (
     looks_like_html,
     parse_json,
 )
+from stockpipe.errors import PipelineError
 from stockpipe.news import clean_headline, empty_news, news_frame
 
 log = logging.getLogger(__name__)

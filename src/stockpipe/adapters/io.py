@@ -355,15 +355,3 @@ def run_stage(main: Callable[[], None]) -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 
-
-def time_text(values) -> pd.Index:
-    """Dates as files hold them: YYYY-MM-DD for a midnight (a daily row), YYYY-MM-DD HH:MM for any other time
-    (an intraday bar's exchange-local start)."""
-    times = pd.DatetimeIndex(values)
-    return pd.Index(times.strftime("%Y-%m-%d %H:%M")).where(times != times.normalize(), times.strftime("%Y-%m-%d"))
-
-
-def parse_time_text(text: pd.Series) -> pd.Series:
-    """``time_text``'s values read back (NaT where a value is neither shape)."""
-    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    return parsed.fillna(pd.to_datetime(text, format="%Y-%m-%d %H:%M", errors="coerce")).astype("datetime64[ns]")

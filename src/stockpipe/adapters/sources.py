@@ -19,8 +19,7 @@ import pandas as pd
 import requests
 
 from stockpipe import columns as col
-from stockpipe.errors import PipelineError
-from stockpipe.http import (
+from stockpipe.adapters.http import (
     ALPHAVANTAGE_KEY_VARIABLE,
     alphavantage_answer,
     alphavantage_key_refused,
@@ -30,6 +29,7 @@ from stockpipe.http import (
     looks_like_html,
     parse_json,
 )
+from stockpipe.errors import PipelineError
 from stockpipe.prices import read_price_csv
 
 DEFAULT_BASE_URLS = {

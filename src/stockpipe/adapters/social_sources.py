@@ -26,10 +26,10 @@ import feedparser
 import pandas as pd
 import requests
 
+from stockpipe.adapters.http import excerpt, fetch, hiding_key, looks_like_html, parse_json
+from stockpipe.adapters.news_sources import search_terms
 from stockpipe.errors import PipelineError
-from stockpipe.http import excerpt, fetch, hiding_key, looks_like_html, parse_json
 from stockpipe.news import clean_headline
-from stockpipe.news_sources import search_terms
 from stockpipe.social import BEARISH, BULLISH, empty_posts, posts_frame
 
 DEFAULT_BASE_URLS = {"stocktwits": "https://api.stocktwits.com", "reddit": "https://www.reddit.com"}

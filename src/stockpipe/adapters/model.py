@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stockpipe.fused import FusedLSTM, ShardedDropout
-from stockpipe.io import atomic_path, usable_cores
+from stockpipe.adapters.fused import FusedLSTM, ShardedDropout
+from stockpipe.adapters.io import atomic_path, usable_cores
 
 # Training steps per call from Python into TensorFlow: a small model's step is short enough that
 # the Python and eager-runtime overhead of one call per step shows; more than 8 gained nothing.
