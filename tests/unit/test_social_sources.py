@@ -144,6 +144,8 @@ def test_stocktwits_token_is_sent_but_never_reaches_errors_or_logs(http_server, 
     body = f'{{"response": {{"status": 401}}, "errors": [{{"message": "bad token {TOKEN}"}}]}}'
     http_server.serve(STREAM, Reply(401, body, "application/json"))
     caplog.set_level(logging.DEBUG)
+    # A stage run in this process quiets urllib3 (run_stage); its retry lines are what this test reads.
+    caplog.set_level(logging.DEBUG, logger="urllib3")
 
     with pytest.raises(PipelineError) as error:
         stocktwits(session, http_server.url, "AAPL", pages=5, token=TOKEN)
@@ -157,6 +159,8 @@ def test_stocktwits_token_is_sent_but_never_reaches_errors_or_logs(http_server, 
 def test_stocktwits_token_in_retried_urls_is_redacted(http_server, session, caplog):
     http_server.serve(STREAM, Reply(503, "busy", "text/plain"))
     caplog.set_level(logging.DEBUG)
+    # A stage run in this process quiets urllib3 (run_stage); its retry lines are what this test reads.
+    caplog.set_level(logging.DEBUG, logger="urllib3")
 
     with pytest.raises(PipelineError, match=r"^stocktwits AAPL: provider error HTTP 503 after retries$") as error:
         stocktwits(session, http_server.url, "AAPL", pages=5, token=TOKEN)
