@@ -86,7 +86,7 @@ def test_failed_download_is_one_line_and_keeps_the_last_good_data(live_project, 
         assert "Traceback" not in result.stderr
         # persist: true keeps DVC from deleting the output first; the stage writes atomically.
         assert raw.read_bytes() == before
-        assert sorted(path.name for path in raw.parent.parent.iterdir()) == ["news.parquet", "prices"]
+        assert sorted(path.name for path in raw.parent.parent.iterdir()) == ["news.parquet", "prices", "social.parquet"]
         assert sorted(path.name for path in raw.parent.iterdir()) == ["batch_0.parquet"]
         assert processed.read_bytes() == processed_before
     finally:
