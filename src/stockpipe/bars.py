@@ -71,6 +71,9 @@ def session_hours(exchange: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.
     if days[0] > days[1]:
         return pd.DataFrame({"open": pd.Series(dtype="datetime64[ns]"), "close": pd.Series(dtype="datetime64[ns]")})
     sessions = calendar.sessions_in_range(*days)
+    if calendar.break_starts.loc[sessions].notna().any():
+        raise PipelineError(f"params.yaml: data.exchange {calendar.name} breaks for lunch, which intraday bars do not "
+                            "handle yet (each break would count as missing bars); use data.interval 1d")
     zone = calendar.tz
     opens = calendar.opens.loc[sessions]
     closes = calendar.closes.loc[sessions]
@@ -106,24 +109,32 @@ def bars_after(exchange: str, last: pd.Timestamp, count: int, interval: str) -> 
 
 
 def bar_of(timestamps: pd.Series, exchange: str, interval: str) -> pd.Series:
-    """The bar whose close each timestamp precedes (its local start), as ``calendar.session_of`` does for sessions.
+    """The first bar to close after each timestamp (its local start): the bar at whose close it is known.
 
-    A headline or post at 10:07 counts for the 5-minute bar that closes at 10:10, known at that
-    bar's close; one at 10:10 exactly for the same bar; one before the open, after the close, on
-    a weekend or on a holiday for the first bar of the next session. Timestamps must be
-    timezone-aware. ``interval`` 1d gives ``session_of``'s sessions.
+    Times are usually cut to the minute, so a stamp of 10:10 may mean 10:10:59: it counts for
+    the bar that closes after it (with 5-minute bars, 10:10's), never for the one that closed at
+    10:10. A stamp before the open counts for the first bar; one at or after the close, on a
+    weekend or on a holiday for the first bar of the next session. A date without a time (local
+    midnight) is known only once that day is over, so it counts after that day's close.
+    Timestamps must be timezone-aware. ``interval`` 1d gives ``calendar.session_of``'s sessions.
     """
-    sessions = session_of(timestamps, exchange)
     if interval == DAILY or timestamps.empty:
-        return sessions
+        return session_of(timestamps, exchange)
+    zone = exchange_zone(exchange)
+    local = timestamps.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+    # A date alone: moved to the end of its day, so it counts for the next session.
+    dated = local == local.dt.normalize()
+    local = local.mask(dated, local + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))
+    stamps = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    # The first session whose close comes strictly after the stamp.
+    sessions = session_of(stamps + pd.Timedelta(1, "ns"), exchange)
     hours = session_hours(exchange, sessions.min(), sessions.max())
     opens = pd.Series(hours["open"].reindex(sessions.to_numpy()).to_numpy(), index=timestamps.index)
     closes = pd.Series(hours["close"].reindex(sessions.to_numpy()).to_numpy(), index=timestamps.index)
-    local = timestamps.dt.tz_convert(exchange_zone(exchange)).dt.tz_localize(None).astype("datetime64[ns]")
     step = bar_length(interval)
     last = np.ceil((closes - opens) / step).astype("int64") - 1
-    index = np.ceil((local - opens) / step).astype("int64") - 1
-    index = index.clip(lower=0).where(local > opens, 0).clip(upper=last)
+    index = np.floor((local - opens) / step).astype("int64")
+    index = index.where(local >= opens, 0).clip(lower=0, upper=last)
     return (opens + index * step).rename("session")
 
 

@@ -171,29 +171,44 @@ def test_session_features_start_over_each_session():
     np.testing.assert_allclose(features["overnight_gap"].iloc[2:], np.log([104 / 102] * 2))
 
 
-@pytest.mark.parametrize(("utc", "bar_5m", "bar_1h"), [
-    ("2025-06-02 14:07", "2025-06-02 10:05", "2025-06-02 09:30"),  # 10:07 New York: known at the 10:10 close
-    ("2025-06-02 14:10", "2025-06-02 10:05", "2025-06-02 09:30"),  # at a bar's close: that bar's
-    ("2025-06-02 13:30", "2025-06-02 09:30", "2025-06-02 09:30"),  # at the open
-    ("2025-06-02 11:00", "2025-06-02 09:30", "2025-06-02 09:30"),  # before the open: the first bar
-    ("2025-06-02 20:00", "2025-06-02 15:55", "2025-06-02 15:30"),  # at the close: the last bar
-    ("2025-06-02 20:01", "2025-06-03 09:30", "2025-06-03 09:30"),  # after the close: the next session's first
-    ("2025-06-07 15:00", "2025-06-09 09:30", "2025-06-09 09:30"),  # Saturday: Monday's
-    ("2025-11-28 17:59", "2025-11-28 12:55", "2025-11-28 12:30"),  # the early close at 13:00
-    ("2025-11-28 18:30", "2025-12-01 09:30", "2025-12-01 09:30"),  # after the early close
+@pytest.mark.parametrize(("utc", "bar_5m", "bar_1h", "session"), [
+    # 10:07 New York: known at the 10:10 close.
+    ("2025-06-02 14:07", "2025-06-02 10:05", "2025-06-02 09:30", "2025-06-02"),
+    # 10:10, which may mean 10:10:59: after the 10:05 bar closed, so the 10:10 bar's.
+    ("2025-06-02 14:10", "2025-06-02 10:10", "2025-06-02 09:30", "2025-06-02"),
+    ("2025-06-02 13:30", "2025-06-02 09:30", "2025-06-02 09:30", "2025-06-02"),  # at the open
+    ("2025-06-02 11:00", "2025-06-02 09:30", "2025-06-02 09:30", "2025-06-02"),  # before the open: the first bar
+    ("2025-06-02 19:59", "2025-06-02 15:55", "2025-06-02 15:30", "2025-06-02"),  # the last minute
+    ("2025-06-02 20:00", "2025-06-03 09:30", "2025-06-03 09:30", "2025-06-02"),  # at the close: the next session's
+    ("2025-06-07 15:00", "2025-06-09 09:30", "2025-06-09 09:30", "2025-06-09"),  # Saturday: Monday's
+    ("2025-11-28 17:59", "2025-11-28 12:55", "2025-11-28 12:30", "2025-11-28"),  # the early close at 13:00
+    ("2025-11-28 18:00", "2025-12-01 09:30", "2025-12-01 09:30", "2025-11-28"),  # at the early close
 ])
-def test_a_headline_counts_for_the_bar_whose_close_it_precedes(utc, bar_5m, bar_1h):
+def test_a_headline_counts_for_the_first_bar_to_close_after_it(utc, bar_5m, bar_1h, session):
     stamp = pd.Series(pd.to_datetime([utc], utc=True))
 
     assert bar_of(stamp, "XNYS", "5m").tolist() == [pd.Timestamp(bar_5m)]
     assert bar_of(stamp, "XNYS", "1h").tolist() == [pd.Timestamp(bar_1h)]
-    assert bar_of(stamp, "XNYS", "1d").tolist() == [pd.Timestamp(utc).normalize() if utc < "2025-06-02 20:01"
-                                                    else pd.Timestamp(bar_1h).normalize()]
+    # Daily sessions keep calendar.session_of's rule: at or before the close.
+    assert bar_of(stamp, "XNYS", "1d").tolist() == [pd.Timestamp(session)]
+
+
+def test_a_date_without_a_time_counts_after_that_days_close():
+    # How news.parse_timestamps reads "2025-06-02": midnight in New York.
+    stamp = pd.Series([pd.Timestamp("2025-06-02", tz="America/New_York").tz_convert("UTC")])
+
+    assert bar_of(stamp, "XNYS", "5m").tolist() == [pd.Timestamp("2025-06-03 09:30")]
+
+
+def test_an_exchange_with_a_lunch_break_is_refused_for_intraday_bars():
+    with pytest.raises(PipelineError, match=r"^params\.yaml: data\.exchange XHKG breaks for lunch, which intraday "
+                                            r"bars do not handle yet .*; use data\.interval 1d$"):
+        regular_bars("XHKG", pd.Timestamp("2025-06-02"), pd.Timestamp("2025-06-03"), "5m")
 
 
 def test_intraday_headlines_reach_only_the_bars_after_them():
     """No look-ahead: a bar's sentiment is built from headlines known at its close."""
-    news = pd.DataFrame({col.TIMESTAMP: pd.to_datetime(["2025-06-03 13:40", "2025-06-03 13:52", "2025-06-03 13:53"],
+    news = pd.DataFrame({col.TIMESTAMP: pd.to_datetime(["2025-06-03 13:39", "2025-06-03 13:52", "2025-06-03 13:53"],
                                                        utc=True),
                          col.HEADLINE: ["a", "b", "c"], col.TICKER: "SPY"})
     daily = daily_sentiment(news, pd.Series([0.5, -0.5, 0.1]), "XNYS", halflife=5.0, interval="5m")

@@ -1,6 +1,7 @@
 """The shared HTTP helpers; the downloaders' tests exercise them against a local server."""
 
 import json
+import socket
 
 import pytest
 
@@ -38,13 +39,25 @@ def test_alphavantage_error_message_names_a_refused_key(http_server, error_messa
     assert "SECRET42" not in str(error.value) and "\n" not in str(error.value)
 
 
+def closed_port() -> int:
+    """A port on this machine that nothing listens on: bound, then closed."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]
+
+
 @pytest.mark.parametrize(("url", "problem"), [
-    ("http://127.0.0.1:9/prices", r"cannot connect to 127\.0\.0\.1 \(connection refused: nothing listens at that "
-                                  r"address and port\)"),
+    (f"http://127.0.0.1:{closed_port()}/prices", r"cannot connect to 127\.0\.0\.1 \(connection refused: nothing "
+                                                 r"listens at that address and port\)"),
     ("http://no-such-host.invalid/prices", r"cannot connect to no-such-host\.invalid \(the name does not resolve: no "
                                            r"network, or a mistyped address\)"),
 ])
-def test_a_connection_that_fails_says_why_in_words(url, problem):
+def test_a_connection_that_fails_says_why_in_words(url, problem, monkeypatch):
+    def unknown_name(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    # Whatever this machine's resolver does with .invalid, the name does not resolve.
+    monkeypatch.setattr(socket, "getaddrinfo", unknown_name if "invalid" in url else socket.getaddrinfo)
     session = make_session()
     session.trust_env = False  # a proxy from the environment would answer instead
     for adapter in session.adapters.values():

@@ -489,14 +489,21 @@ def test_alphavantage_key_never_reaches_logs_or_errors(http_server, session, cap
 # --- Every provider ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("source", ["alphavantage", "stooq"])
+def test_a_key_is_never_sent_in_clear_to_another_machine(session, source):
+    with pytest.raises(PipelineError, match=rf"^{source} AAPL: http://mirror\.example is not https, and the request "
+                                            r"carries the api_?key from the environment, which would travel in clear"):
+        download(source, session, "http://mirror.example", "AAPL", None, None, adjusted=True, today=TODAY, api_key=KEY)
+
+
 @pytest.mark.parametrize("source", LIVE_SOURCES)
 def test_download_host_with_an_empty_label_is_one_line_naming_the_url(session, source):
     # A proxy from the environment would take the request and hide the bad host name.
     session.trust_env = False
 
-    with pytest.raises(PipelineError, match=rf"^{source} AAPL: invalid URL 'http://a\.\.b/[^' ]*' \(Failed to parse: "
+    with pytest.raises(PipelineError, match=rf"^{source} AAPL: invalid URL 'https://a\.\.b/[^' ]*' \(Failed to parse: "
                                             r"'a\.\.b', label empty or too long\)$") as error:
-        download(source, session, "http://a..b", "AAPL", None, None, adjusted=True, today=TODAY, api_key=KEY)
+        download(source, session, "https://a..b", "AAPL", None, None, adjusted=True, today=TODAY, api_key=KEY)
     assert KEY not in str(error.value)
 
 

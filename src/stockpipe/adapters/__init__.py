@@ -14,5 +14,7 @@ Known exceptions in the core, small readers kept beside the parsing they serve:
 ``params.load_params`` reads params.yaml; ``prices`` and ``news`` read users' CSV files (through
 ``io.read_csv_table``) and ``prices`` the sample files bundled with ``arch`` and the file names matching
 a data.path pattern; ``lexicons``, ``vader`` and ``learned`` read their bundled word lists, the
-sentiment corpus and the learned model file; ``monitor.history_from_csv`` reads the history CSV.
+sentiment corpus and the learned model file; ``monitor.history_from_csv`` reads the history CSV;
+``params.params_path`` reads the STOCKPIPE_PARAMS environment variable; ``sentiment.score_texts``
+scores large batches in worker processes (and shows a progress bar).
 """

@@ -31,6 +31,10 @@ _URLLIB3_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.poolmanager", 
 _SECRET_PARAM = re.compile(r"((?:api_?key|apikey|token)=)[^&\s'\"]+", re.IGNORECASE)
 
 
+# Where plain http is fine for a key: a test server or a proxy on this machine.
+_THIS_MACHINE = ("127.0.0.1", "localhost", "::1")
+
+
 def redact(text: str) -> str:
     """Replace API keys in URLs and messages with ***."""
     return _SECRET_PARAM.sub(r"\1***", text)
@@ -101,7 +105,16 @@ def fetch(session: requests.Session, url: str, params: dict, what: str) -> reque
 
     Args:
         what: Who and what was asked for, e.g. "yahoo AAPL": it starts every error message.
+
+    Raises:
+        PipelineError: Also before any request, when ``params`` carry a key or token and ``url`` is plain
+            http to another machine (a mirror in a base_url param): the key would travel in clear.
     """
+    address = urllib.parse.urlsplit(url)
+    secret = [name for name, value in params.items() if value and _SECRET_PARAM.search(f"{name}=x")]
+    if secret and address.scheme != "https" and address.hostname not in _THIS_MACHINE:
+        raise PipelineError(f"{what}: {address.scheme}://{address.hostname} is not https, and the request carries "
+                            f"the {secret[0]} from the environment, which would travel in clear; use an https address")
     try:
         response = session.get(url, params=params, timeout=TIMEOUT)
     except requests.exceptions.RetryError as error:

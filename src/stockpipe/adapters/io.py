@@ -348,10 +348,14 @@ def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main`` and turn a PipelineError into one line and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     # urllib3 logs each retry with the raw exception; the stage says what failed in one line instead.
-    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    urllib3_log = logging.getLogger("urllib3")
+    level = urllib3_log.level
+    urllib3_log.setLevel(logging.ERROR)
     try:
         main()
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    finally:
+        urllib3_log.setLevel(level)
 
