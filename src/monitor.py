@@ -18,8 +18,8 @@ from stockpipe.adapters.io import (
     read_csv_table,
     read_json_object,
     read_parquet,
-    read_ticker_rows,
     run_stage,
+    ticker_rows,
     write_csv,
     write_json,
     write_png,
@@ -52,8 +52,9 @@ def read_history(path: Path) -> pd.DataFrame:
         raise PipelineError(f"{path}: {error}") from None
 
 
-def read_forecast(path: Path) -> pd.DataFrame:
-    """predict's forecast CSV (a ticker column, then the forecast's) with its types, or a one-line PipelineError."""
+def read_forecast(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """predict's forecast CSV (a ticker column, then the forecast's) with its types, and the file's text cells
+    (which keep the bands), or a one-line PipelineError."""
     if not path.exists():
         raise PipelineError(f"{path}: file not found (run the stage that writes it first)")
     # A batch whose tickers were all skipped, or to which no ticker hashes, has a forecast of no rows.
@@ -63,7 +64,7 @@ def read_forecast(path: Path) -> pd.DataFrame:
                             f"{col.PREDICTED_CLOSE}, ... as predict writes them; rerun predict)")
     try:
         return pd.concat([frame[[col.TICKER]].reset_index(drop=True),
-                          forecast_from_csv(frame.drop(columns=col.TICKER)).reset_index(drop=True)], axis=1)
+                          forecast_from_csv(frame.drop(columns=col.TICKER)).reset_index(drop=True)], axis=1), frame
     except ValueError as error:
         raise PipelineError(f"{path}: {error}") from None
 
@@ -90,17 +91,18 @@ def main() -> None:
     prices = {}
     for table in read_folder(args.features, batches, ".parquet", read_parquet):
         prices.update(by_ticker(table))
-    forecasts = {}
-    for table in read_folder(args.forecasts, batches, ".csv", read_forecast):
+    forecasts, forecast_files = {}, {}
+    for path in batch_files(args.forecasts, batches, ".csv"):
+        table, forecast_files[path] = read_forecast(path)
         forecasts.update(by_ticker(table))
     # Checked before anything is written: a plots.ticker without a forecast stops the stage with its outputs as
     # they were. The history keeps only the point forecast; the bands come from predict's file of the ticker's batch.
     tickers = params.data.tickers
     main = plots.main_ticker(params.plots.ticker, None if tickers == "all" else tickers,
                              [name for name in forecasts if name in prices])
-    bands = None if main is None else read_ticker_rows(
-        batch_file(args.forecasts, batch_of(main, len(batches)), ".csv"), main, (col.PREDICTED_CLOSE,),
-        optional=(col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER))
+    path = None if main is None else batch_file(args.forecasts, batch_of(main, len(batches)), ".csv")
+    bands = None if main is None else ticker_rows(forecast_files[path], path, main, (col.PREDICTED_CLOSE,),
+                                                  optional=(col.LOWER_50, col.UPPER_50, col.LOWER, col.UPPER))
     history = read_history(Path(args.history))
     reports = {}
     for ticker in sorted(forecasts):

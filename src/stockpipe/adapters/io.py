@@ -290,20 +290,27 @@ def read_ticker_rows(path: str | Path, ticker: str, numbers: Iterable[str],
         PipelineError: One line naming the file and a missing column, or the row and cell that is not a number.
     """
     frame, _ = read_csv_table(path, na_values=("",), header_only=True)
+    return ticker_rows(frame, path, ticker, numbers, optional)
+
+
+def ticker_rows(frame: pd.DataFrame, source: str | Path, ticker: str, numbers: Iterable[str],
+                optional: Iterable[str] = ()) -> pd.DataFrame:
+    """``read_ticker_rows`` on a file already read with ``read_csv_table`` (``source`` names it in errors)."""
     wanted = [col_name for col_name in ("ticker", *numbers) if col_name not in frame.columns]
     if wanted:
-        raise PipelineError(f"{path}: no {wanted[0]} column (found {', '.join(map(str, frame.columns))}); rerun the "
-                            "stage that writes it")
+        raise PipelineError(f"{source}: no {wanted[0]} column (found {', '.join(map(str, frame.columns))}); rerun "
+                            "the stage that writes it")
     rows = frame[frame["ticker"] == ticker].copy()
     for name in (*numbers, *optional):
         if name not in rows.columns:
             rows[name] = float("nan")
             continue
-        values = pd.to_numeric(rows[name], errors="coerce")
-        bad = values.isna() & rows[name].notna()
+        text = rows[name].mask(rows[name] == "")
+        values = pd.to_numeric(text, errors="coerce")
+        bad = values.isna() & text.notna()
         if bad.any():
             row = bad.index[bad][0]
-            raise PipelineError(f"{path}: row {row}: column {name} has {rows[name][row]!r} (expected a number)")
+            raise PipelineError(f"{source}: row {row}: column {name} has {rows[name][row]!r} (expected a number)")
         rows[name] = values.astype("float64")
     return rows.reset_index(drop=True)
 
